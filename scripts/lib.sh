@@ -1,0 +1,44 @@
+# Common helpers for the kvm-slotzap scripts (sourced, not executed).
+# Paths are absolute so every script works from any directory.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$TOP/build
+SRC=${KSRC:-$BUILD/linux}    # kernel tree: pristine base + series (KSRC overrides)
+OBJ_TEST=$BUILD/obj-test         # out-of-tree build of the test kernel
+NPROC=$(nproc)
+
+log()  { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+warn() { printf '\033[1;33mWARNING: %s\033[0m\n' "$*" >&2; }
+die()  { printf '\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# timed LABEL CMD...: run CMD, then print how long it took.
+timed() {
+	local label=$1 start rc=0
+	shift
+	start=$(date +%s)
+	"$@" || rc=$?
+	printf '    [%s: %ss]\n' "$label" "$(($(date +%s) - start))" >&2
+	return $rc
+}
+
+# kmake OBJDIR ARGS...: make in the kernel tree with the project's settings
+# (ccache if installed, fixed build user/host so ccache hits stay high).
+kmake() {
+	local obj=$1
+	shift
+	local cc=gcc
+	command -v ccache >/dev/null && cc="ccache gcc"
+	make -C "$SRC" O="$obj" CC="$cc" -j"$NPROC" -s \
+		KBUILD_BUILD_USER=kvm-slotzap KBUILD_BUILD_HOST=kvm-slotzap \
+		"$@"
+}
+
+need_source() {
+	[ -d "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
+}
+
+# Patches listed in patches/series, in order (comments and blanks dropped).
+series_patches() {
+	[ -f "$TOP/patches/series" ] || return 0
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$TOP/patches/series"
+}

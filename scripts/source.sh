@@ -1,0 +1,109 @@
+#!/bin/bash
+# Prepare build/linux: the pinned Debian base as commit 'base', then every
+# patch of patches/series applied with 'git am'. Cheap when nothing changed.
+# FORCE=1 discards commits or edits in build/linux that were not exported.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$TOP/patches/BASE"
+
+STAMP=$BUILD/source.stamp        # "<hash of patches> <HEAD after applying>"
+
+patches_hash() {
+	{
+		cat "$TOP/patches/BASE"
+		series_patches | while read -r p; do
+			echo "== $p"
+			cat "$TOP/patches/$p"
+		done
+	} | sha256sum | cut -d' ' -f1
+}
+
+check_package() {
+	local have
+	have=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null) ||
+		die "package $PACKAGE is not installed; run 'make deps'"
+	[ -f "$TARBALL" ] || die "$TARBALL is missing; reinstall $PACKAGE ('make deps')"
+	if [ "$have" != "$VERSION" ]; then
+		warn "**************************************************************"
+		warn "$PACKAGE $have is installed, but patches/BASE pins $VERSION."
+		warn "The series was made for $KERNEL; applying it anyway."
+		warn "**************************************************************"
+	fi
+}
+
+extract_base() {
+	local tmp=$BUILD/linux.tmp ver
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	log "extracting $TARBALL"
+	timed extract tar -xJf "$TARBALL" -C "$tmp" --strip-components=1
+	ver=$(make -s -C "$tmp" kernelversion 2>/dev/null)
+	[ "$ver" = "$KERNEL" ] || warn "tarball holds Linux $ver, patches/BASE pins $KERNEL"
+	log "committing the pristine base (about 20 s)"
+	git -C "$tmp" init -q -b series
+	git -C "$tmp" config user.name kvm-slotzap
+	git -C "$tmp" config user.email devel@kvm-slotzap.invalid
+	git -C "$tmp" config gc.auto 0
+	# Debian's top-level .gitignore ends with '/*': force-add everything.
+	timed add git -C "$tmp" add -f -A
+	# Fixed identity and dates: the base commit id is the same everywhere.
+	GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z' \
+		timed commit git -C "$tmp" commit -q -m "Linux $ver (Debian $PACKAGE $(dpkg-query -W -f '${Version}' "$PACKAGE"))"
+	git -C "$tmp" tag base
+	mv "$tmp" "$SRC"
+}
+
+# Refuse to throw away work done in build/linux that is not in patches/.
+check_no_local_work() {
+	local recorded
+	[ "${FORCE:-}" = 1 ] && return 0
+	if [ -d "$SRC/.git/rebase-apply" ]; then
+		die "a 'git am' is in progress in $SRC; finish or abort it (git -C build/linux am --abort), or FORCE=1 make source"
+	fi
+	if ! git -C "$SRC" diff --quiet HEAD; then
+		die "$SRC has uncommitted changes; commit them and run 'make export', or discard them with FORCE=1 make source"
+	fi
+	recorded=$(cut -d' ' -f2 "$STAMP" 2>/dev/null || true)
+	if [ "$(git -C "$SRC" rev-parse HEAD)" != "$recorded" ]; then
+		die "$SRC has commits that are not in patches/ (HEAD moved since the last apply); run 'make export' to keep them, or FORCE=1 make source to discard them"
+	fi
+}
+
+apply_series() {
+	local n=0 p
+	git -C "$SRC" am --abort >/dev/null 2>&1 || true
+	git -C "$SRC" checkout -q series 2>/dev/null || git -C "$SRC" checkout -q -B series
+	git -C "$SRC" reset -q --hard base
+	while read -r p; do
+		[ -f "$TOP/patches/$p" ] || die "patches/series lists $p, but patches/$p does not exist"
+		if ! git -C "$SRC" am -q "$TOP/patches/$p"; then
+			git -C "$SRC" am --abort || true
+			die "patch $p does not apply (on top of the patches before it in patches/series); fix it in build/linux, commit, then 'make export'"
+		fi
+		n=$((n + 1))
+	done < <(series_patches)
+	log "applied $n patch(es) on top of base"
+}
+
+main() {
+	local hash
+	check_package
+	mkdir -p "$BUILD"
+	hash=$(patches_hash)
+	if [ -d "$SRC/.git" ]; then
+		if [ "$(cut -d' ' -f1 "$STAMP" 2>/dev/null)" = "$hash" ] &&
+		   [ "$(git -C "$SRC" rev-parse HEAD)" = "$(cut -d' ' -f2 "$STAMP")" ] &&
+		   git -C "$SRC" diff --quiet HEAD; then
+			log "source: $SRC is up to date with patches/ ($(git -C "$SRC" rev-list --count base..HEAD) patches)"
+			return 0
+		fi
+		check_no_local_work
+	else
+		extract_base
+	fi
+	log "applying patches/series"
+	timed apply apply_series
+	echo "$hash $(git -C "$SRC" rev-parse HEAD)" > "$STAMP"
+}
+
+main "$@"
