@@ -35,7 +35,8 @@ kvmmake() {
 
 log "building tools/testing/selftests/kvm into $OUT (-j$NPROC)"
 rc=0
-timed "selftests build" kvmmake -j"$NPROC" -k all > "$BUILD/selftests/build.log" 2>&1 || rc=$?
+build_all() { kvmmake -j"$NPROC" -k all > "$BUILD/selftests/build.log" 2>&1; }
+timed "selftests build" build_all || rc=$?
 echo "$hstamp" > "$OUT/.headers.stamp"
 
 # What the Makefile says the x86_64 tests are (kselftest's own lists).

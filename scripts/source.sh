@@ -2,6 +2,7 @@
 # Prepare build/linux: the pinned Debian base as commit 'base', then every
 # patch of patches/series applied with 'git am'. Cheap when nothing changed.
 # FORCE=1 discards commits or edits in build/linux that were not exported.
+# --record only notes that build/linux matches patches/ (after an export).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/patches/BASE"
@@ -87,9 +88,13 @@ apply_series() {
 
 main() {
 	local hash
-	check_package
 	mkdir -p "$BUILD"
 	hash=$(patches_hash)
+	if [ "${1:-}" = --record ]; then   # used by export.sh: tree == patches/
+		echo "$hash $(git -C "$SRC" rev-parse HEAD)" > "$STAMP"
+		return 0
+	fi
+	check_package
 	if [ -d "$SRC/.git" ]; then
 		if [ "$(cut -d' ' -f1 "$STAMP" 2>/dev/null)" = "$hash" ] &&
 		   [ "$(git -C "$SRC" rev-parse HEAD)" = "$(cut -d' ' -f2 "$STAMP")" ] &&

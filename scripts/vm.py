@@ -79,7 +79,7 @@ def qemu_command(args, out):
 
 
 def find_splats(lines):
-    """Return the splats in the console, each as a list of lines."""
+    """Return the splats in the console as (index of first line, lines)."""
     splats, i = [], 0
     while i < len(lines):
         if SPLAT.search(lines[i]):
@@ -88,7 +88,7 @@ def find_splats(lines):
                 end += 1
                 if SPLAT_END.search(lines[end - 1]):
                     break
-            splats.append(lines[max(0, i - 2):end])
+            splats.append((i, lines[max(0, i - 2):end]))
             i = end
         else:
             i += 1
@@ -161,7 +161,7 @@ def run(args):
                 status = int(m.group(1))
 
     splats = find_splats(lines)
-    for splat in splats:
+    for _, splat in splats:
         print("vm: KERNEL SPLAT in the console:", file=sys.stderr)
         print("\n".join("    " + l for l in splat), file=sys.stderr)
     where = "console log: %s" % log_path
@@ -183,7 +183,7 @@ def run(args):
     return status
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", help="shell command to run in the guest")
@@ -202,7 +202,7 @@ def main():
                    help="do not echo the guest's output")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="echo the boot log and the qemu command too")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.config:
         configs = mmu_configs()
         if args.config not in configs:
@@ -213,8 +213,8 @@ def main():
         sys.exit("vm: no kernel at %s; run 'make kernel' first" % args.kernel)
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("vm: qemu-system-x86_64 not found; run 'make deps'")
-    sys.exit(run(args))
+    return run(args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,105 @@
+#!/bin/bash
+# Series hygiene, for 'make check':
+#  - the installed base is the one patches/BASE pins;
+#  - the series applies to the pristine base with 'git am', patch by patch;
+#  - checkpatch.pl --strict finds nothing (patches/checkpatch-exceptions
+#    lists accepted findings: PATCH|MESSAGE PREFIX|REASON);
+#  - every prefix of the series builds the test kernel (build/obj-bisect),
+#    and a prefix whose last patch touches page-track or KVM-GT also compiles
+#    drivers/gpu/drm/i915/gvt with KVM-GT enabled (build/obj-gvt).
+# The prefixes are applied in a git worktree, build/bisect/linux, so the
+# working tree build/linux is left alone. Results: build/results/hygiene.results.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$TOP/patches/BASE"
+
+RES=$BUILD/results/hygiene.results
+WT=$BUILD/bisect/linux
+mkdir -p "$BUILD/results"
+: > "$RES"
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$RES"; [ "$1" = fail ] && warn "FAILED: $2 ${3:-}"; return 0; }
+need_source
+mapfile -t patches < <(series_patches)
+n=${#patches[@]}
+
+# --- the pinned base ------------------------------------------------------
+have=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null)
+kver=$(git -C "$SRC" show base:Makefile | awk '/^VERSION/{v=$3} /^PATCHLEVEL/{p=$3} /^SUBLEVEL/{s=$3} END{print v"."p"."s}')
+if [ "$have" = "$VERSION" ] && [ "$kver" = "$KERNEL" ]; then
+	result pass "hygiene base is $PACKAGE $VERSION (Linux $KERNEL)"
+else
+	result fail "hygiene base is $PACKAGE $VERSION (Linux $KERNEL)" "installed $have, tree holds Linux $kver"
+fi
+
+# --- checkpatch -------------------------------------------------------------
+log "checkpatch --strict on $n patch(es)"
+start=$(date +%s)
+for p in "${patches[@]}"; do
+	findings=$(cd "$SRC" && perl scripts/checkpatch.pl --strict --terse "$TOP/patches/$p" 2>&1 |
+		grep -E '(ERROR|WARNING|CHECK):' | sed -E 's/^[^:]*:[0-9]+: //')
+	bad=()
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		if ! awk -F'|' -v p="$p" -v f="$f" '$1 == p && index(f, $2) == 1 { found = 1 } END { exit !found }' \
+				"$TOP/patches/checkpatch-exceptions" 2>/dev/null; then
+			bad+=("$f")
+		fi
+	done <<< "$findings"
+	if [ ${#bad[@]} -eq 0 ]; then
+		result pass "checkpatch $p"
+	else
+		printf '    %s\n' "${bad[@]}" >&2
+		result fail "checkpatch $p" "${bad[*]}"
+	fi
+done
+echo "    [checkpatch: $(($(date +%s) - start))s]" >&2
+
+# --- every prefix applies and builds ---------------------------------------
+if [ ! -d "$WT" ]; then
+	git -C "$SRC" worktree prune
+	git -C "$SRC" worktree add -q --detach "$WT" base || die "cannot create the worktree $WT"
+fi
+git -C "$WT" am --abort >/dev/null 2>&1
+git -C "$WT" checkout -q --detach -f base || die "cannot check out base in $WT"
+touches_gvt() {
+	git -C "$WT" diff --name-only HEAD~1 HEAD |
+		grep -qE 'kvm_page_track|mmu/page_track|drivers/gpu/drm/i915/gvt/'
+}
+gvt_objs=$(cd "$WT" && ls drivers/gpu/drm/i915/gvt/*.c | sed 's/\.c$/.o/')
+broken=
+for i in "${!patches[@]}"; do
+	p=${patches[$i]} k=$((i + 1))
+	name="prefix $k/$n ($p)"
+	if [ -n "$broken" ]; then
+		result fail "applies $name" "not tried: $broken did not apply"
+		result fail "builds $name" "not tried"
+		continue
+	fi
+	if ! git -C "$WT" am -q "$TOP/patches/$p"; then
+		git -C "$WT" am --abort
+		broken=$p
+		result fail "applies $name" "git am failed on the pinned base + earlier patches"
+		result fail "builds $name" "not tried"
+		continue
+	fi
+	result pass "applies $name"
+	log "building $name"
+	if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/obj-bisect" "$TOP/configs/kvm-test.config"; then
+		result pass "builds $name"
+	else
+		result fail "builds $name" "bzImage build failed in build/obj-bisect"
+	fi
+	if touches_gvt; then
+		log "compiling KVM-GT at $name"
+		if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/obj-gvt" "$TOP/configs/kvm-test.config" \
+				"$TOP/configs/kvmgt.config" -- prepare $gvt_objs; then
+			result pass "builds KVM-GT $name"
+		else
+			result fail "builds KVM-GT $name" "drivers/gpu/drm/i915/gvt failed to compile in build/obj-gvt"
+		fi
+	fi
+done
+
+grep -c '^pass' "$RES" | xargs printf '    hygiene: %s passed, ' >&2
+grep -c '^fail' "$RES" | xargs printf '%s failed\n' >&2
+! grep -q '^fail' "$RES"

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Run the x86_64 KVM selftests in every MMU configuration, one fresh boot each.
+
+  scripts/matrix.py [--configs svm-shadow,svm-tdp-mmu] [TEST...]
+
+Each configuration (tests/mmu-configs) boots the test kernel with its
+parameters and runs scripts/run-selftests.sh inside. Per configuration,
+build/results/CONFIG/ keeps results.tap, results.txt (test, status, detail),
+logs/TEST.log and console.log. A kernel splat fails the test that was
+running (or the boot). build/results/matrix.results has one line per test
+and configuration for `make check`; build/results/summary.txt the table.
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vm  # noqa: E402
+
+TOP = vm.TOP
+RESULTS = os.path.join(TOP, "build/results")
+TAP_LINE = re.compile(r"^(not )?ok \d+ (\S+)(?: # (.*))?$")
+
+
+def parse_tap(path):
+    """test -> (status, detail) from a KTAP file written by the runner."""
+    results = {}
+    if not os.path.exists(path):
+        return results
+    with open(path) as f:
+        for line in f:
+            m = TAP_LINE.match(line.rstrip("\n"))
+            if not m:
+                continue
+            detail = m.group(3) or ""
+            if m.group(1):
+                status = "fail"
+            elif detail.startswith("SKIP"):
+                status, detail = "skip", detail[4:].strip()
+            else:
+                status = "pass"
+            results[m.group(2)] = (status, detail)
+    return results
+
+
+def splats_by_test(console):
+    """test (or 'boot') -> first line of the first kernel splat it caused."""
+    with open(console, errors="replace") as f:
+        lines = f.read().splitlines()
+    blamed = {}
+    for index, splat in vm.find_splats(lines):
+        test = "boot"
+        for line in reversed(lines[:index]):
+            m = re.search(r"# RUN (\S+)", line)
+            if m:
+                test = m.group(1)
+                break
+        blamed.setdefault(test, splat[2 if len(splat) > 2 else 0].strip())
+    return blamed
+
+
+def run_config(config, tests, timeout):
+    out = os.path.join(RESULTS, config)
+    names = " ".join(tests)
+    cmd = ('scripts/run-selftests.sh -c %s -o "$OUT" %s | tee "$OUT/results.tap"'
+           '; exit ${PIPESTATUS[0]}' % (config, names))
+    print("==> matrix: %s (%s)" % (config, vm.mmu_configs()[config]), flush=True)
+    start = time.time()
+    status = vm.main(["--config", config, "--out", out,
+                      "--timeout", str(timeout), cmd])
+    wall = time.time() - start
+
+    expected = tests or open(os.path.join(
+        TOP, "build/selftests/install/tests.txt")).read().split()
+    results = parse_tap(os.path.join(out, "results.tap"))
+    for test in expected:
+        if test not in results:
+            why = {124: "VM timed out", 125: "VM crashed"}.get(status, "no result")
+            results[test] = ("fail", "not run: " + why)
+    for test, first in splats_by_test(os.path.join(out, "console.log")).items():
+        results[test] = ("fail", "kernel splat: " + first)
+    with open(os.path.join(out, "results.txt"), "w") as f:
+        for test, (st, detail) in results.items():
+            f.write("%s\t%s\t%s\n" % (test, st, detail))
+    print("    [%s: %.0fs]" % (config, wall), flush=True)
+    return results, wall
+
+
+def main():
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tests", nargs="*", help="only these tests (default: all)")
+    p.add_argument("--configs", default=",".join(vm.mmu_configs()),
+                   help="comma-separated MMU configurations")
+    p.add_argument("--timeout", type=int, default=1800,
+                   help="hard limit per configuration, seconds")
+    args = p.parse_args()
+    configs = args.configs.split(",")
+    for c in configs:
+        if c not in vm.mmu_configs():
+            p.error("unknown configuration %s" % c)
+    if not os.path.exists(os.path.join(TOP, "build/selftests/install/tests.txt")):
+        sys.exit("matrix: no selftests installed; run 'make selftests' first")
+
+    table, walls = {}, {}
+    for c in configs:
+        table[c], walls[c] = run_config(c, args.tests, args.timeout)
+
+    tests = []
+    for c in configs:
+        tests += [t for t in table[c] if t not in tests]
+    width = max(len(t) for t in tests) + 2
+    lines = ["%-*s" % (width, "test") + "".join("%-16s" % c for c in configs)]
+    for t in tests:
+        lines.append("%-*s" % (width, t) + "".join(
+            "%-16s" % table[c].get(t, ("-", ""))[0] for c in configs))
+    lines.append("")
+    for c in configs:
+        counts = {s: sum(1 for st, _ in table[c].values() if st == s)
+                  for s in ("pass", "fail", "skip")}
+        lines.append("%-16s %3d passed, %3d failed, %3d skipped  (%.0fs)" % (
+            c, counts["pass"], counts["fail"], counts["skip"], walls[c]))
+    for c in configs:
+        for t, (st, detail) in table[c].items():
+            if st == "fail":
+                lines.append("FAILED %s@%s: %s" % (t, c, detail))
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "summary.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(RESULTS, "matrix.results"), "w") as f:
+        for c in configs:
+            for t, (st, detail) in table[c].items():
+                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, c, detail))
+    print("\n".join(lines))
+    failed = any(st == "fail" for c in configs for st, _ in table[c].values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Run the installed KVM selftests and print KTAP, one result per test.
+# Runs inside the test VM (scripts/vm.py), but works on any host with KVM.
+#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [TEST...]
+# Tests default to build/selftests/install/tests.txt, in order.
+#
+# kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
+# per-test arguments; this runner adds what the matrix needs on TCG:
+#   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout
+#   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
+# A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
+# RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+INST=$TOP/build/selftests/install
+config=none
+results=${OUT:-/tmp/selftest-results}
+while getopts c:o: opt; do
+	case $opt in
+	c) config=$OPTARG ;;
+	o) results=$OPTARG ;;
+	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [TEST...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+default_timeout=$(sed -n 's/^timeout=//p' "$INST/settings" 2>/dev/null)
+default_timeout=${default_timeout:-120}
+
+if [ $# -gt 0 ]; then tests=("$@"); else mapfile -t tests < "$INST/tests.txt"; fi
+
+# first matching line of FILE for test $1 (NAME or NAME@CONFIG), minus the name
+lookup() {
+	sed -e 's/#.*//' "$2" 2>/dev/null | awk -v t="$1" -v c="$1@$config" \
+		'$1 == t || $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }'
+}
+
+mkdir -p "$results/logs"
+ulimit -c 0
+echo "TAP version 13"
+echo "# config $config: $(cat /proc/cmdline | grep -o 'kvm[_a-z]*\.[a-z_]*=[^ ]*' | tr '\n' ' ')"
+echo "1..${#tests[@]}"
+n=0 fails=0
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	reason=$(lookup "$t" "$TOP/tests/skip-list")
+	if [ -n "$reason" ]; then
+		echo "ok $n $t # SKIP $reason"
+		continue
+	fi
+	if [ ! -x "$INST/$t" ]; then
+		reason=$(lookup "$t" "$TOP/tests/base-failures")
+		if [ -n "$reason" ] && [ "$(git -C "$TOP/build/linux" rev-list --count base..HEAD 2>/dev/null)" = 0 ]; then
+			echo "ok $n $t # SKIP not built on the unpatched base: $reason"
+		else
+			echo "not ok $n $t # not built (see build/selftests/build.log)"
+			fails=$((fails + 1))
+		fi
+		continue
+	fi
+	read -r tmo args <<< "$(lookup "$t" "$TOP/tests/selftest-args")"
+	tmo=${tmo:-$default_timeout}
+	log=$results/logs/$t.log
+	echo "# RUN $t ${args:-}"
+	start=$(date +%s.%N)
+	(cd "$INST" && exec timeout -k 10 "$tmo" "./$t" $args) > "$log" 2>&1 </dev/null
+	rc=$?
+	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+	echo "exit=$rc seconds=$secs" >> "$log"
+	if [ $rc -eq 0 ]; then
+		echo "ok $n $t # time=${secs}s"
+	elif [ $rc -eq 4 ]; then
+		why=$(grep -v '^exit=' "$log" | grep -iE 'skip|not supported|requires|require' | tail -1)
+		echo "ok $n $t # SKIP ${why:-exit 4 (KSFT_SKIP)} time=${secs}s"
+	else
+		fails=$((fails + 1))
+		[ $rc -eq 124 ] && what="TIMEOUT after ${tmo}s" || what="exit=$rc"
+		tail -n 15 "$log" | sed 's/^/#   /'
+		echo "not ok $n $t # $what time=${secs}s"
+	fi
+done
+echo "# $config: $((n - fails)) ok (incl. skips), $fails not ok"
+[ $fails -eq 0 ]
