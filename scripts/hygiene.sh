@@ -4,11 +4,13 @@
 #  - the series applies to the pristine base with 'git am', patch by patch;
 #  - checkpatch.pl --strict finds nothing (patches/checkpatch-exceptions
 #    lists accepted findings: PATCH|MESSAGE PREFIX|REASON);
-#  - every prefix of the series builds the test kernel (build/obj-bisect),
+#  - every prefix of the series builds the test kernel,
 #    and a prefix whose last patch touches page-track or KVM-GT also compiles
-#    drivers/gpu/drm/i915/gvt with KVM-GT enabled (build/obj-gvt).
+#    drivers/gpu/drm/i915/gvt with KVM-GT enabled.
 # The prefixes are applied in a git worktree, build/bisect/linux, so the
-# working tree build/linux is left alone. Results: build/results/hygiene.results.
+# working tree build/linux is left alone; they build in build/bisect/obj-test
+# and build/bisect/obj-gvt, laid out like build/linux and build/obj-test so
+# ccache serves what the test kernel build already compiled. Results: build/results/hygiene.results.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/patches/BASE"
@@ -84,18 +86,18 @@ for i in "${!patches[@]}"; do
 	fi
 	result pass "applies $name"
 	log "building $name"
-	if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/obj-bisect" "$TOP/configs/kvm-test.config"; then
+	if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/bisect/obj-test" "$TOP/configs/kvm-test.config"; then
 		result pass "builds $name"
 	else
-		result fail "builds $name" "bzImage build failed in build/obj-bisect"
+		result fail "builds $name" "bzImage build failed in build/bisect/obj-test"
 	fi
 	if touches_gvt; then
 		log "compiling KVM-GT at $name"
-		if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/obj-gvt" "$TOP/configs/kvm-test.config" \
+		if KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/bisect/obj-gvt" "$TOP/configs/kvm-test.config" \
 				"$TOP/configs/kvmgt.config" -- prepare $gvt_objs; then
 			result pass "builds KVM-GT $name"
 		else
-			result fail "builds KVM-GT $name" "drivers/gpu/drm/i915/gvt failed to compile in build/obj-gvt"
+			result fail "builds KVM-GT $name" "drivers/gpu/drm/i915/gvt failed to compile in build/bisect/obj-gvt"
 		fi
 	fi
 done

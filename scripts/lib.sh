@@ -28,6 +28,10 @@ kmake() {
 	shift
 	local cc=gcc
 	command -v ccache >/dev/null && cc="ccache gcc"
+	# Paths under build/ are hashed relative to the obj dir, so trees laid
+	# out alike (build/linux + build/obj-test, build/bisect/linux +
+	# build/bisect/obj-test) share ccache entries.
+	export CCACHE_BASEDIR=$BUILD
 	make -C "$SRC" O="$obj" CC="$cc" -j"$NPROC" -s \
 		KBUILD_BUILD_USER=kvm-slotzap KBUILD_BUILD_HOST=kvm-slotzap \
 		"$@"

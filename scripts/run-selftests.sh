@@ -74,7 +74,7 @@ for t in "${tests[@]}"; do
 	else
 		fails=$((fails + 1))
 		[ $rc -eq 124 ] && what="TIMEOUT after ${tmo}s" || what="exit=$rc"
-		tail -n 15 "$log" | sed 's/^/#   /'
+		tail -c 3000 "$log" | tail -n 15 | cut -c1-200 | sed "s/^/#   /"
 		echo "not ok $n $t # $what time=${secs}s"
 	fi
 done

@@ -1,0 +1,37 @@
+# kvm-slotzap: the KVM_X86_QUIRK_SLOT_ZAP_ALL series for Linux 6.1 and its
+# test machinery. See README.md. Every step is a script in scripts/.
+#   make          deps, source, kernel, selftests, demo
+#   make check    the whole test suite; ends with 'N passed, N failed, N skipped'
+
+CONFIG ?= svm-tdp-mmu
+CONFIGS ?=
+TESTS ?=
+CMD ?=
+
+.PHONY: all deps source export kernel selftests demo matrix hygiene vm check
+
+all: deps source kernel selftests demo
+
+deps:
+	scripts/deps.sh
+source: deps
+	scripts/source.sh
+export:
+	scripts/export.sh
+kernel: source
+	scripts/build-kernel.sh build/obj-test configs/kvm-test.config
+selftests: kernel
+	scripts/build-selftests.sh
+demo: selftests
+	scripts/demo.sh
+# e.g. make matrix CONFIGS=svm-shadow TESTS='set_memory_region_test smm_test'
+matrix: selftests
+	scripts/matrix.py $(if $(CONFIGS),--configs $(CONFIGS)) $(TESTS)
+hygiene: source
+	scripts/hygiene.sh
+# e.g. make vm CONFIG=svm-shadow CMD='scripts/run-selftests.sh -c svm-shadow smm_test'
+vm: selftests
+	@test -n "$(CMD)" || { echo "usage: make vm CONFIG=<name in tests/mmu-configs> CMD='command'"; exit 2; }
+	scripts/vm.py --config $(CONFIG) '$(subst ','\'',$(CMD))'
+check:
+	scripts/check.sh

@@ -1,0 +1,61 @@
+#!/bin/bash
+# 'make check': build what is needed, then the whole test suite:
+#   smoke test of the VM, the KVM selftest matrix (every MMU configuration),
+#   series hygiene (base, checkpatch, every prefix builds, KVM-GT compiles).
+# Prints a per-stage time table and ends with 'N passed, N failed, N skipped'.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+RES=$BUILD/results
+mkdir -p "$RES"
+rm -f "$RES"/*.results
+times=()
+stage() {   # stage NAME CMD...: run, time, and record a failure as a result
+	local name=$1 start rc=0
+	shift
+	start=$(date +%s)
+	"$@" || rc=$?
+	times+=("$(printf '%-10s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo '  FAILED')")")
+	return $rc
+}
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$RES/build.results"; }
+builds_ok=1
+for s in deps source kernel selftests; do
+	case $s in
+	deps) cmd=("$TOP/scripts/deps.sh") ;;
+	source) cmd=("$TOP/scripts/source.sh") ;;
+	kernel) cmd=("$TOP/scripts/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config") ;;
+	selftests) cmd=("$TOP/scripts/build-selftests.sh") ;;
+	esac
+	if stage "$s" "${cmd[@]}"; then
+		record pass "step $s"
+	else
+		record fail "step $s" "see the output above"
+		builds_ok=
+		break
+	fi
+done
+
+if [ -n "$builds_ok" ]; then
+	log "smoke test: boot, SVM in /proc/cpuinfo, /dev/kvm"
+	if stage smoke "$TOP/scripts/vm.py" --timeout 300 --out "$BUILD/vm/smoke" \
+			'grep -qw svm /proc/cpuinfo && test -c /dev/kvm && grep -q . /sys/module/kvm_amd/parameters/npt'; then
+		printf 'pass\tsmoke VM boots, SVM and /dev/kvm present\t\n' > "$RES/smoke.results"
+	else
+		printf 'fail\tsmoke VM boots, SVM and /dev/kvm present\tbuild/vm/smoke/console.log\n' > "$RES/smoke.results"
+	fi
+	log "KVM selftest matrix"
+	stage matrix "$TOP/scripts/matrix.py"
+fi
+log "series hygiene"
+stage hygiene "$TOP/scripts/hygiene.sh"
+
+echo
+echo "Stage times:"
+printf '  %s\n' "${times[@]}"
+[ -f "$RES/summary.txt" ] && { echo; cat "$RES/summary.txt"; }
+echo
+cat "$RES"/*.results | awk -F'\t' '$1 == "fail" { print "FAILED: " $2 (length($3) ? " (" $3 ")" : "") }'
+cat "$RES"/*.results | awk -F'\t' '
+	{ n[$1]++ }
+	END { printf "%d passed, %d failed, %d skipped\n", n["pass"], n["fail"], n["skip"]; exit n["fail"] > 0 }'
