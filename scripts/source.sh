@@ -11,7 +11,7 @@ STAMP=$BUILD/source.stamp        # "<hash of patches> <HEAD after applying>"
 
 patches_hash() {
 	{
-		cat "$TOP/patches/BASE"
+		grep -E '^(PACKAGE|VERSION|KERNEL|TARBALL)=' "$TOP/patches/BASE"
 		series_patches | while read -r p; do
 			echo "== $p"
 			cat "$TOP/patches/$p"
