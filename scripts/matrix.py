@@ -75,7 +75,12 @@ def run_config(config, tests, timeout):
 
     expected = tests or open(os.path.join(
         TOP, "build/selftests/install/tests.txt")).read().split()
-    results = parse_tap(os.path.join(out, "results.tap"))
+    tap = os.path.join(out, "results.tap")
+    results = parse_tap(tap)
+    plan = re.findall(r"^1\.\.(\d+)$", open(tap).read(), re.M) if os.path.exists(tap) else []
+    if not plan or len(results) < int(plan[0]):
+        results["runner"] = ("fail", "%d of %s results reported (VM status %d)" % (
+            len(results), plan[0] if plan else "?", status))
     for test in expected:
         if test not in results:
             why = {124: "VM timed out", 125: "VM crashed"}.get(status, "no result")

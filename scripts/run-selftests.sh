@@ -6,7 +6,8 @@
 #
 # kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
 # per-test arguments; this runner adds what the matrix needs on TCG:
-#   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout
+#   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout;
+#                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
 # A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
 # RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
@@ -26,7 +27,21 @@ shift $((OPTIND - 1))
 default_timeout=$(sed -n 's/^timeout=//p' "$INST/settings" 2>/dev/null)
 default_timeout=${default_timeout:-120}
 
-if [ $# -gt 0 ]; then tests=("$@"); else mapfile -t tests < "$INST/tests.txt"; fi
+# Variants: a NAME+VARIANT line of tests/selftest-args runs binary NAME with
+# other arguments as a test of its own, listed right after NAME.
+variants() {
+	sed -e 's/#.*//' "$TOP/tests/selftest-args" 2>/dev/null |
+		awk -v t="$1" 'index($1, t "+") == 1 { sub(/@.*/, "", $1); print $1 }' | sort -u
+}
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	tests=()
+	while read -r t; do
+		tests+=("$t")
+		mapfile -t -O ${#tests[@]} tests < <(variants "$t")
+	done < "$INST/tests.txt"
+fi
 
 # first matching line of FILE for test $1 (NAME or NAME@CONFIG), minus the name
 lookup() {
@@ -47,7 +62,8 @@ for t in "${tests[@]}"; do
 		echo "ok $n $t # SKIP $reason"
 		continue
 	fi
-	if [ ! -x "$INST/$t" ]; then
+	bin=${t%%+*}
+	if [ ! -x "$INST/$bin" ]; then
 		reason=$(lookup "$t" "$TOP/tests/base-failures")
 		if [ -n "$reason" ] && [ "$(git -C "$TOP/build/linux" rev-list --count base..HEAD 2>/dev/null)" = 0 ]; then
 			echo "ok $n $t # SKIP not built on the unpatched base: $reason"
@@ -62,14 +78,14 @@ for t in "${tests[@]}"; do
 	log=$results/logs/$t.log
 	echo "# RUN $t ${args:-}"
 	start=$(date +%s.%N)
-	(cd "$INST" && exec timeout -k 10 "$tmo" "./$t" $args) > "$log" 2>&1 </dev/null
+	(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) > "$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 	echo "exit=$rc seconds=$secs" >> "$log"
 	if [ $rc -eq 0 ]; then
 		echo "ok $n $t # time=${secs}s"
 	elif [ $rc -eq 4 ]; then
-		why=$(grep -v '^exit=' "$log" | grep -iE 'skip|not supported|requires|require' | tail -1)
+		why=$(grep -v '^exit=' "$log" | grep -iE 'skip|not supported|require' | tail -1 | sed -E 's/^1\.\.0 # SKIP *-? *//')
 		echo "ok $n $t # SKIP ${why:-exit 4 (KSFT_SKIP)} time=${secs}s"
 	else
 		fails=$((fails + 1))

@@ -1,0 +1,210 @@
+#!/bin/bash
+# The kvm-slotzap .deb on Debian's own, unmodified kernel: boot the stock
+# vmlinuz of linux-image-$DEBIAN_ABI under QEMU TCG (-cpu max: AMD SVM with
+# NPT) with scripts/debian-vm.py, and in it:
+#   1. load the stock KVM modules: KVM_X86_QUIRK_SLOT_ZAP_ALL (bit 7) absent;
+#   2. dpkg -i the package, reload KVM with the command its postinst prints:
+#      our modules are loaded, bit 7 present;
+#   3. in each MMU configuration (module parameters, tests/mmu-configs),
+#      reload kvm/kvm_amd and run the feature selftests; the QEMU guest boot
+#      (tests/qemu-boot.sh off: stock QEMU with the quirk disabled) runs in
+#      the configurations of $QEMU_CONFIGS;
+#   4. kvmgt: ours loads with our kvm; the stock one is refused;
+#   5. dpkg -r, reload KVM as the postrm says: stock modules, bit 7 gone.
+# Any kernel splat in the console fails the test (scripts/vm.py).
+#
+# usage: tests/debian-modules-test.sh
+#   env: QEMU_CONFIGS  configurations that run qemu-boot.sh (default
+#                      svm-tdp-mmu; 'all' for the three, '' for none)
+#        SELFTESTS     selftests per configuration (default
+#                      'memslot_zap_test set_memory_region_test')
+#        TIMEOUT       VM time limit in seconds (default 1200)
+# Needs: scripts/debian-modules.sh package, make selftests (selftests,
+# preload library, L2 kernel and initramfs for qemu-boot.sh).
+# Prints one result per check and writes build/results/debian-modules.results.
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/scripts/lib.sh"
+. "$TOP/patches/BASE"
+ABI=$DEBIAN_ABI
+PKG=kvm-slotzap-modules-$ABI
+CHECK=$TOP/packaging/kvm-slotzap-check
+IMAGE=$BUILD/debian/image
+SELFTESTS=${SELFTESTS-memslot_zap_test set_memory_region_test}
+QEMU_CONFIGS=${QEMU_CONFIGS-svm-tdp-mmu}
+[ "$QEMU_CONFIGS" = all ] && QEMU_CONFIGS="svm-shadow svm-tdp-legacy svm-tdp-mmu"
+
+###########################################################################
+# In the guest
+###########################################################################
+guest() {
+	local res=$OUT/debian-modules.results deb rc
+	: > "$res"
+	deb=$(ls "$BUILD"/debian/out/${PKG}_*.deb)
+	ok() { printf 'pass\t%s\t%s\n' "$1" "${2:-}" >> "$res"; echo "DEBIAN-MODULES pass: $1${2:+ ($2)}"; }
+	bad() { printf 'fail\t%s\t%s\n' "$1" "${2:-}" >> "$res"; echo "DEBIAN-MODULES FAIL: $1${2:+ ($2)}"; }
+	check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+	section() { echo; echo "=== $* [$(cut -d' ' -f1 /proc/uptime)s]"; }
+	loaded_is() {   # ours|stock: which kvm.ko (and vendor module) is loaded
+		local m f
+		for m in kvm kvm_amd; do
+			if [ "$1" = ours ]; then f=/lib/modules/$ABI/updates/kvm-slotzap/${m/_/-}.ko
+			else f=/lib/modules/$ABI/kernel/arch/x86/kvm/${m/_/-}.ko; fi
+			[ "$(cat /sys/module/$m/srcversion 2>/dev/null)" = "$(modinfo -F srcversion "$f" 2>/dev/null)" ] || return 1
+		done
+	}
+	# run the 'modprobe -r ... && modprobe ...' line a maintainer script printed
+	follow() {
+		local cmd
+		cmd=$(sed -n 's/^    \(modprobe -r .* && modprobe [a-z_]*\)$/\1/p' "$1" | head -1)
+		[ -n "$cmd" ] || { echo "no reload command in the output of $1"; return 1; }
+		echo "+ $cmd"
+		eval "$cmd"
+	}
+
+	section "guest: $(uname -r), $(nproc) cpus; root: $(findmnt -no FSTYPE /) over the host's 9p root"
+	[ "$(uname -r)" = "$ABI" ] || { bad "boot Debian's $ABI" "running $(uname -r)"; return 1; }
+	ok "boot Debian's stock $ABI kernel (linux-image $VERSION)"
+	# guest-init put a tmpfs on /var/lib: use the overlay's, i.e. the host's
+	# dpkg database, copy-on-write.
+	umount /var/lib
+	# This guest runs linux-image-$ABI unpacked, not installed: register it
+	# in the (guest's copy of the) dpkg database, as on a Debian 12 machine.
+	if [ "$(dpkg-query -W -f '${Status}' "linux-image-$ABI" 2>/dev/null)" != "install ok installed" ]; then
+		awk '{ print } /^Package:/ { print "Status: install ok installed" }' "$IMAGE/.control" > /tmp/stanza
+		{ echo; cat /tmp/stanza; } >> /var/lib/dpkg/status
+		cp "$IMAGE/.list" "/var/lib/dpkg/info/linux-image-$ABI.list"
+	fi
+
+	section "1. stock modules"
+	modprobe kvm && modprobe kvm_amd
+	check "stock kvm and kvm_amd load" loaded_is stock
+	"$CHECK" --expect no | tee "$OUT/bit7-before.txt"
+	rc=${PIPESTATUS[0]}
+	check "stock KVM does not report bit 7" test "$rc" = 0
+
+	section "2. install $(basename "$deb")"
+	dpkg -i "$deb" 2>&1 | tee "$OUT/dpkg-install.txt"
+	rc=${PIPESTATUS[0]}
+	check "dpkg -i" test "$rc" = 0
+	check "modprobe resolves kvm to updates/kvm-slotzap" \
+		test "$(modinfo -n kvm)" = "/lib/modules/$ABI/updates/kvm-slotzap/kvm.ko"
+	follow "$OUT/dpkg-install.txt"
+	check "reload as the postinst says: our modules are loaded" loaded_is ours
+	kvm-slotzap-check --expect yes | tee "$OUT/bit7-installed.txt"
+	rc=${PIPESTATUS[0]}
+	check "our KVM reports bit 7 (installed kvm-slotzap-check)" test "$rc" = 0
+	dmesg | grep -E 'kvm: (module verification|loading out-of-tree)' | sed 's/^/    dmesg: /'
+
+	local cfg params t p st n rc
+	while read -r cfg params; do
+		section "3. MMU configuration $cfg: $params"
+		modprobe -r kvm_amd kvm
+		# kernel parameters (kvm_amd.npt=0) as module options (npt=0)
+		t=$(echo "$params" | sed -n 's/.*kvm\.tdp_mmu=\([^ ]*\).*/tdp_mmu=\1/p')
+		p=$(echo "$params" | sed -n 's/.*kvm_amd\.npt=\([^ ]*\).*/npt=\1/p')
+		echo "+ modprobe kvm $t; modprobe kvm_amd $p"
+		modprobe kvm $t && modprobe kvm_amd $p
+		check "$cfg: our modules loaded with $params" loaded_is ours
+		"$CHECK" --expect yes > "$OUT/bit7-$cfg.txt"
+		rc=$?
+		check "$cfg: bit 7 reported ($(grep '^MMU' "$OUT/bit7-$cfg.txt"))" test "$rc" = 0
+		if [ -n "$SELFTESTS" ]; then
+			"$TOP/scripts/run-selftests.sh" -c "$cfg" -o "$OUT/selftests-$cfg" $SELFTESTS |
+				tee "$OUT/selftests-$cfg.tap"
+			for st in $SELFTESTS; do
+				n=$(grep -E "^(not )?ok [0-9]+ $st( |$)" "$OUT/selftests-$cfg.tap")
+				case "$n" in
+				"ok "*SKIP*) bad "$cfg: $st" "skipped: ${n#*# }" ;;
+				"ok "*) ok "$cfg: $st" "${n#*# }" ;;
+				*) bad "$cfg: $st" "${n:-no result}; log: $OUT/selftests-$cfg/logs/$st.log" ;;
+				esac
+			done
+		fi
+		if [[ " $QEMU_CONFIGS " == *" $cfg "* ]]; then
+			"$TOP/tests/qemu-boot.sh" off | tee "$OUT/qemu-boot-$cfg.txt"
+			rc=${PIPESTATUS[0]}
+			check "$cfg: QEMU guest boot, quirk off ($(grep -o 'time_ms=[0-9]*' "$OUT/qemu-boot-$cfg.txt"))" \
+				test "$rc" = 0
+		fi
+	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/tests/mmu-configs")
+
+	section "4. kvmgt"
+	if modprobe kvmgt; then
+		check "our kvmgt loads with our kvm" test "$(cat /sys/module/kvmgt/srcversion)" = \
+			"$(modinfo -F srcversion "/lib/modules/$ABI/updates/kvm-slotzap/kvmgt.ko")"
+		modprobe -r kvmgt
+	else
+		bad "our kvmgt loads with our kvm"
+	fi
+	modprobe -a i915 mdev vfio
+	if insmod "/lib/modules/$ABI/kernel/drivers/gpu/drm/i915/kvmgt.ko" 2> /tmp/insmod.err; then
+		bad "the stock kvmgt is refused with our kvm" "it loaded"
+		rmmod kvmgt
+	else
+		dmesg | grep 'kvmgt: disagrees about version of symbol' | tail -3 | sed 's/^/    dmesg: /'
+		check "the stock kvmgt is refused with our kvm ($(sed 's/.*: //' /tmp/insmod.err))" \
+			dmesg_has 'kvmgt: disagrees about version of symbol'
+	fi
+	modprobe -r i915 mdev vfio 2>/dev/null
+
+	section "5. uninstall (our modules still loaded)"
+	dpkg -r "$PKG" 2>&1 | tee "$OUT/dpkg-remove.txt"
+	rc=${PIPESTATUS[0]}
+	check "dpkg -r" test "$rc" = 0
+	check "the package's files are gone" test ! -e "/lib/modules/$ABI/updates/kvm-slotzap"
+	check "modprobe resolves kvm to the stock module" \
+		test "$(modinfo -n kvm)" = "/lib/modules/$ABI/kernel/arch/x86/kvm/kvm.ko"
+	follow "$OUT/dpkg-remove.txt"
+	check "reload as the postrm says: the stock modules are loaded" loaded_is stock
+	"$CHECK" --expect no | tee "$OUT/bit7-removed.txt"
+	rc=${PIPESTATUS[0]}
+	check "stock KVM again: bit 7 gone" test "$rc" = 0
+	! grep -q '^fail' "$res"
+}
+dmesg_has() { dmesg | grep -q "$1"; }
+
+###########################################################################
+# On the host
+###########################################################################
+host() {
+	local out=$BUILD/vm/debian-modules res=$BUILD/results start rc f
+	start=$(date +%s)
+	mkdir -p "$res"
+	ls "$BUILD"/debian/out/${PKG}_*.deb >/dev/null 2>&1 ||
+		die "no package in build/debian/out; run 'scripts/debian-modules.sh package'"
+	"$TOP/scripts/debian-modules.sh" image || die "cannot get Debian's kernel"
+	for f in $SELFTESTS; do
+		[ -x "$BUILD/selftests/install/$f" ] || die "build/selftests/install/$f is missing; run 'make selftests'"
+	done
+	if [ -n "$QEMU_CONFIGS" ]; then
+		for f in "$OBJ_TEST/arch/x86/boot/bzImage" "$BUILD/l2/initramfs.cpio.gz" \
+			 "$BUILD/preload/libslotzap-preload.so"; do
+			[ -f "$f" ] || die "$f is missing (tests/qemu-boot.sh needs it); run 'make selftests'"
+		done
+	fi
+	log "booting Debian's $ABI under QEMU TCG; qemu-boot.sh in: ${QEMU_CONFIGS:-none}; selftests: ${SELFTESTS:-none}"
+	SELFTESTS=$SELFTESTS QEMU_CONFIGS=$QEMU_CONFIGS \
+		"$TOP/scripts/debian-vm.py" --timeout "${TIMEOUT:-1200}" --out "$out" \
+		"SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
+	rc=$?
+	cp "$out/debian-modules.results" "$res/debian-modules.results" 2>/dev/null || : > "$res/debian-modules.results"
+	if [ $rc -ne 0 ] && ! grep -q '^fail' "$res/debian-modules.results"; then
+		printf 'fail\tDebian modules VM test\tvm exit %s, see %s/console.log\n' "$rc" "$out" >> "$res/debian-modules.results"
+	fi
+	echo
+	echo "bit 7 before install / after install / after uninstall:"
+	for f in before installed removed; do
+		echo "  [$f] $(grep -h 'KVM_CHECK_EXTENSION' "$out/bit7-$f.txt" 2>/dev/null || echo 'no result')"
+	done
+	awk -F'\t' '{ n[$1]++ } END { printf "debian-modules: %d passed, %d failed\n", n["pass"], n["fail"] }' \
+		"$res/debian-modules.results"
+	printf '    [debian-modules test: %ss, results in %s]\n' "$(($(date +%s) - start))" "$out" >&2
+	[ $rc -eq 0 ]
+}
+
+if [ "${1:-}" = --guest ]; then
+	guest
+else
+	host
+fi
