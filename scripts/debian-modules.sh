@@ -269,8 +269,11 @@ step_package() {
 		done
 	fi
 	install -m 0755 "$TOP/packaging/kvm-slotzap-check" "$root/usr/sbin/kvm-slotzap-check"
+	local id
+	id=$(readelf -n "$root/lib/modules/$ABI/$MODDIR/kvm.ko" | sed -n 's/^ *Build ID: //p')
+	[ -n "$id" ] || die "kvm.ko has no GNU build ID"
 	for m in preinst postinst postrm; do
-		sed -e "s|@ABI@|$ABI|g" -e "s|@MODDIR@|$MODDIR|g" -e "s|@PKG@|$PKG|g" \
+		sed -e "s|@ABI@|$ABI|g" -e "s|@MODDIR@|$MODDIR|g" -e "s|@PKG@|$PKG|g" -e "s|@KVM_BUILD_ID@|$id|g" \
 		    -e "s|@VERMAGIC@|$(modinfo -F vermagic "$KB/arch/x86/kvm/kvm.ko")|g" \
 			"$TOP/packaging/$m" > "$root/DEBIAN/$m"
 		chmod 0755 "$root/DEBIAN/$m"
