@@ -63,7 +63,7 @@ def qemu_command(args, out):
         "console=ttyS0", "panic=-1", "root=/dev/root", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=131072,cache=loose",
         "ro", "init=" + os.path.join(TOP, "scripts/guest-init"),
-        "slotzap.out=" + out, args.append,
+        "slotzap.out=" + out, "slotzap.top=" + TOP, args.append,
     ]).strip()
     return [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
@@ -101,7 +101,8 @@ def run(args):
         shutil.rmtree(out)
     os.makedirs(out)
     with open(os.path.join(out, "cmd"), "w") as f:
-        f.write("cd %s || exit 1\n%s\n" % (os.getcwd(), args.command))
+        f.write("cd %s 2>/dev/null || cd %s || exit 1\n%s\n" % (
+            os.getcwd(), TOP, args.command))
     log_path = os.path.join(out, "console.log")
     cmd = qemu_command(args, out)
     if args.verbose:
