@@ -46,6 +46,8 @@ if [ -n "$builds_ok" ]; then
 	fi
 	log "KVM selftest matrix"
 	stage matrix "$TOP/scripts/matrix.py"
+	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
+	stage qemu "$TOP/scripts/qemu-guests.sh"
 fi
 log "series hygiene"
 stage hygiene "$TOP/scripts/hygiene.sh"
