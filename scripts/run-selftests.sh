@@ -30,7 +30,7 @@ default_timeout=${default_timeout:-120}
 # Variants: a NAME+VARIANT line of tests/selftest-args runs binary NAME with
 # other arguments as a test of its own, listed right after NAME.
 variants() {
-	sed -e 's/#.*//' "$TOP/tests/selftest-args" 2>/dev/null |
+	grep -v '^[[:space:]]*#' "$TOP/tests/selftest-args" 2>/dev/null |
 		awk -v t="$1" 'index($1, t "+") == 1 { sub(/@.*/, "", $1); print $1 }' | sort -u
 }
 if [ $# -gt 0 ]; then
@@ -45,7 +45,7 @@ fi
 
 # first matching line of FILE for test $1 (NAME or NAME@CONFIG), minus the name
 lookup() {
-	sed -e 's/#.*//' "$2" 2>/dev/null | awk -v t="$1" -v c="$1@$config" \
+	grep -v '^[[:space:]]*#' "$2" 2>/dev/null | awk -v t="$1" -v c="$1@$config" \
 		'$1 == t || $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }'
 }
 
