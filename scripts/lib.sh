@@ -38,7 +38,7 @@ kmake() {
 }
 
 need_source() {
-	[ -d "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
+	[ -e "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
 }
 
 # Patches listed in patches/series, in order (comments and blanks dropped).
