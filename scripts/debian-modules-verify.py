@@ -12,6 +12,13 @@ Used by scripts/debian-modules.sh verify. Fails (exit 1) unless:
   - every header the build read from Debian's headers package is the base's
     (git tag 'base'), and every file read from the mirror is the series'
     (HEAD): the modules are built from exactly base + series.
+  - with --layout DEBIAN SERIES (pahole output of a probe object compiled
+    with Debian's headers and with the series' changed headers first): no
+    struct or union changes size, member offsets or sizes. Debian's vmlinux
+    was compiled against the old headers and shares these types with the
+    modules (kernel/entry/kvm.c reads struct kvm_vcpu, for one); MODVERSIONS
+    cannot catch this, as vmlinux's CRCs come from Debian's Module.symvers.
+    A member renamed or retyped at the same offset and size is reported.
 Module parameters that differ from the stock module's are reported.
 """
 
@@ -98,6 +105,51 @@ def cmd_deps(kbuild):
     return deps
 
 
+def pahole_types(path):
+    """name -> [definition text] from pahole's output, in order."""
+    types, cur = {}, None
+    with open(path) as f:
+        for line in f:
+            if cur is None:
+                m = re.match(r"^(struct|union) (\S+) \{", line)
+                if m:
+                    cur, name = [line], m.group(1) + " " + m.group(2)
+                continue
+            cur.append(line)
+            if line.startswith("}"):
+                types.setdefault(name, []).append("".join(cur))
+                cur = None
+    return types
+
+
+def layout(text):
+    """What pahole says about offsets, sizes, holes: its comments."""
+    return [" ".join(c.split()) for c in re.findall(r"/\*(.*?)\*/", text)]
+
+
+def check_layout(old_path, new_path, errors, notes):
+    old, new = pahole_types(old_path), pahole_types(new_path)
+    same = renamed = 0
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name, []), new.get(name, [])
+        if len(a) != len(b):
+            (errors if a else notes).append(
+                "%s: %d definition(s) with Debian's headers, %d with the series'" % (name, len(a), len(b)))
+            continue
+        for x, y in zip(a, b):
+            if x == y:
+                same += 1
+            elif layout(x) == layout(y):
+                renamed += 1
+                diff = [l.strip() for l in y.splitlines() if l not in x.splitlines()]
+                notes.append("%s: same layout, members changed: %s" % (name, "; ".join(diff)[:300]))
+            else:
+                errors.append("%s changes layout (offsets or sizes) with the series' headers; "
+                              "Debian's vmlinux may use it: a kernel rebuild is needed" % name)
+    print("verify: %d structs and unions the changed headers reach keep their layout "
+          "(%d identical, %d with members renamed or retyped in place)" % (same + renamed, same, renamed))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,6 +158,8 @@ def main():
     p.add_argument("--stock", required=True, help="the stock /lib/modules/<abi>")
     p.add_argument("--kbuild", required=True, help="the mirror the modules were built in")
     p.add_argument("--symvers", action="append", default=[], help="our Module.symvers")
+    p.add_argument("--layout", nargs=2, metavar=("DEBIAN", "SERIES"),
+                   help="pahole output of the probe with Debian's and with the series' headers")
     p.add_argument("modules", nargs="+")
     a = p.parse_args()
 
@@ -221,6 +275,9 @@ def main():
               (len(files) - len(bad) - len(missing), label, rev,
                " (%d more are generated: %s)" % (len(missing), " ".join(sorted(missing)[:3]))
                if missing else ""))
+
+    if a.layout:
+        check_layout(a.layout[0], a.layout[1], errors, notes)
 
     for n in notes:
         print("verify: note: " + n)

@@ -213,7 +213,8 @@ def main():
         cmd = plain(args, out)
         i = cmd.index("-append")
         cmd[i + 1] += " slotzap.modules=" + tree
-        return cmd + ["-initrd", INITRD]
+        # for debugging, e.g. DEBIAN_VM_QEMU_ARGS='-monitor unix:/tmp/mon,server,nowait'
+        return cmd + ["-initrd", INITRD] + os.environ.get("DEBIAN_VM_QEMU_ARGS", "").split()
 
     vm.qemu_command = qemu_command
     return vm.main(argv)

@@ -7,8 +7,8 @@
 #      our modules are loaded, bit 7 present;
 #   3. in each MMU configuration (module parameters, tests/mmu-configs),
 #      reload kvm/kvm_amd and run the feature selftests; the QEMU guest boot
-#      (tests/qemu-boot.sh off: stock QEMU with the quirk disabled) runs in
-#      the configurations of $QEMU_CONFIGS;
+#      (tests/qemu-boot.sh off: stock QEMU with the quirk disabled by the
+#      package's preload library) runs in the configurations of $QEMU_CONFIGS;
 #   4. kvmgt: ours loads with our kvm; the stock one is refused;
 #   5. dpkg -r, reload KVM as the postrm says: stock modules, bit 7 gone.
 # Any kernel splat in the console fails the test (scripts/vm.py).
@@ -18,7 +18,7 @@
 #                      svm-tdp-mmu; 'all' for the three, '' for none)
 #        SELFTESTS     selftests per configuration (default memslot_zap_test;
 #                      set_memory_region_test takes > 120 s under TCG)
-#        TIMEOUT       VM time limit in seconds (default 1200)
+#        TIMEOUT       VM time limit in seconds (default 600; a run takes ~4 min)
 # Needs: scripts/debian-modules.sh package, make selftests (selftests,
 # preload library, L2 kernel and initramfs for qemu-boot.sh).
 # Prints one result per check and writes build/results/debian-modules.results.
@@ -95,6 +95,11 @@ guest() {
 	rc=${PIPESTATUS[0]}
 	check "our KVM reports bit 7 (installed kvm-slotzap-check)" test "$rc" = 0
 	dmesg | grep -E 'kvm: (module verification|loading out-of-tree)' | sed 's/^/    dmesg: /'
+	# qemu-boot.sh preloads build/preload/libslotzap-preload.so: make that the
+	# packaged library (in this guest's copy-on-write root only)
+	mount --bind /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
+	check "qemu-boot.sh will use the packaged preload library" \
+		cmp -s /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
 
 	local cfg params t p st n rc
 	while read -r cfg params; do
@@ -148,6 +153,7 @@ guest() {
 	modprobe -r i915 mdev vfio 2>/dev/null
 
 	section "5. uninstall (our modules still loaded)"
+	umount "$BUILD/preload/libslotzap-preload.so"
 	dpkg -r "$PKG" 2>&1 | tee "$OUT/dpkg-remove.txt"
 	rc=${PIPESTATUS[0]}
 	check "dpkg -r" test "$rc" = 0
@@ -172,6 +178,7 @@ host() {
 	mkdir -p "$res"
 	ls "$BUILD"/debian/out/${PKG}_*.deb >/dev/null 2>&1 ||
 		die "no package in build/debian/out; run 'scripts/debian-modules.sh package'"
+	"$TOP/scripts/debian-modules.sh" deps || die "missing packages"
 	"$TOP/scripts/debian-modules.sh" image || die "cannot get Debian's kernel"
 	for f in $SELFTESTS; do
 		[ -x "$BUILD/selftests/install/$f" ] || die "build/selftests/install/$f is missing; run 'make selftests'"
@@ -184,7 +191,7 @@ host() {
 	fi
 	log "booting Debian's $ABI under QEMU TCG; qemu-boot.sh in: ${QEMU_CONFIGS:-none}; selftests: ${SELFTESTS:-none}"
 	SELFTESTS=$SELFTESTS QEMU_CONFIGS=$QEMU_CONFIGS \
-		"$TOP/scripts/debian-vm.py" --timeout "${TIMEOUT:-1200}" --out "$out" \
+		"$TOP/scripts/debian-vm.py" --timeout "${TIMEOUT:-600}" --out "$out" \
 		"SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
 	rc=$?
 	cp "$out/debian-modules.results" "$res/debian-modules.results" 2>/dev/null || : > "$res/debian-modules.results"
