@@ -67,7 +67,8 @@ guest() {
 	ok "boot Debian's stock $ABI kernel (linux-image $VERSION)"
 	# guest-init put a tmpfs on /var/lib: use the overlay's, i.e. the host's
 	# dpkg database, copy-on-write.
-	umount /var/lib
+	if mountpoint -q /var/lib; then umount /var/lib; fi
+	[ -f /var/lib/dpkg/status ] || { bad "the guest sees the host's dpkg database" "no /var/lib/dpkg/status"; return 1; }
 	# This guest runs linux-image-$ABI unpacked, not installed: register it
 	# in the (guest's copy of the) dpkg database, as on a Debian 12 machine.
 	if [ "$(dpkg-query -W -f '${Status}' "linux-image-$ABI" 2>/dev/null)" != "install ok installed" ]; then
