@@ -8,7 +8,7 @@ CONFIGS ?=
 TESTS ?=
 CMD ?=
 
-.PHONY: all deps source export kernel selftests demo matrix hygiene vm check
+.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test
 
 all: deps source kernel selftests demo
 
@@ -35,3 +35,11 @@ vm: selftests
 	scripts/vm.py --config $(CONFIG) '$(subst ','\'',$(CMD))'
 check:
 	scripts/check.sh
+# Real QEMU guests inside the test VM, quirk on and off, e.g. CONFIGS=svm-shadow
+qemu-guests: selftests
+	scripts/qemu-guests.sh $(CONFIGS)
+# The series as KVM modules for Debian 12's own kernel (docs/debian-modules.md)
+debian-modules: source
+	scripts/debian-modules.sh package
+debian-modules-test: debian-modules selftests
+	tests/debian-modules-test.sh

@@ -48,6 +48,12 @@ if [ -n "$builds_ok" ]; then
 	stage matrix "$TOP/scripts/matrix.py"
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
 	stage qemu "$TOP/scripts/qemu-guests.sh"
+	log "Debian 12 modules: package, then test on Debian's own kernel"
+	if stage debmod-pkg "$TOP/scripts/debian-modules.sh" package; then
+		stage debmod-test "$TOP/tests/debian-modules-test.sh"
+	else
+		printf 'fail\tDebian modules: build and package\tsee the output above\n' > "$RES/debian-modules.results"
+	fi
 fi
 log "series hygiene"
 stage hygiene "$TOP/scripts/hygiene.sh"
