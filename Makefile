@@ -8,7 +8,7 @@ CONFIGS ?=
 TESTS ?=
 CMD ?=
 
-.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test
+.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel
 
 all: deps source kernel selftests demo
 
@@ -43,3 +43,7 @@ debian-modules: source
 	scripts/debian-modules.sh package
 debian-modules-test: debian-modules selftests
 	tests/debian-modules-test.sh
+# Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations
+intel: selftests
+	scripts/bochs-deps.sh
+	scripts/intel-matrix.py
