@@ -11,6 +11,7 @@ PKGS=(
 	ccache                                    # fast rebuilds (every series prefix)
 	git perl python3                          # series handling, checkpatch, scripts
 	qemu-system-x86                           # the test VM (TCG, -cpu max)
+	busybox-static                            # initramfs of the nested QEMU guest (scripts/build-l2.sh)
 	sudo                                      # nx_huge_pages_test.sh calls sudo
 )
 
