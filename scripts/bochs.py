@@ -226,7 +226,10 @@ def run(args):
                 pass
         pump_console()
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        # SIGINT stops the simulation in the debugger, which then reads the
+        # rc file's 'q' and quits cleanly (flushing the console file);
+        # Bochs ignores SIGTERM.
+        os.kill(proc.pid, signal.SIGINT)
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:

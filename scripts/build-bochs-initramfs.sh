@@ -3,7 +3,8 @@
 # 9p, so the guest gets everything it runs from here.
 #   build-bochs-initramfs.sh [OUTPUT]   (default build/bochs/initramfs.cpio.gz)
 # Contents: busybox-static (shell and tools), scripts/bochs-init as /init,
-# scripts/bochs-run-tests as /bin/run-tests, tests/intel-tests, and in
+# scripts/bochs-run-tests as /bin/run-tests, tests/intel-tests,
+# preload/bochs-guest-if.c built as /bin/bochs-guest-if.so, and in
 # /selftests the selftest binaries that tests/intel-tests names (plus those in
 # $BOCHS_EXTRA_TESTS), with the shared libraries and loader they need (ldd).
 # The per-run command is appended by bochs.py as a second archive.
@@ -29,6 +30,10 @@ cp "$TOP/scripts/bochs-init" "$root/init"
 cp "$TOP/scripts/bochs-run-tests" "$root/bin/run-tests"
 cp "$TOP/tests/intel-tests" "$root/selftests/intel-tests"
 chmod 755 "$root/init" "$root/bin/run-tests"
+
+# LD_PRELOAD library working around a Bochs VMX bug (see the source)
+gcc -O2 -Wall -shared -fPIC -isystem "$OBJ_TEST/usr/include" \
+	-o "$root/bin/bochs-guest-if.so" "$TOP/preload/bochs-guest-if.c"
 
 libs=()
 for b in $bins; do

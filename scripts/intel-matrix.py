@@ -40,7 +40,9 @@ def listed_tests():
         for line in f:
             fields = line.split("#", 1)[0].split()
             if fields:
-                tests.append(fields[0])
+                name = fields[0].split("@")[0]   # TEST@CONFIG: same test
+                if name not in tests:
+                    tests.append(name)
     return tests
 
 
