@@ -48,6 +48,12 @@ if [ -n "$builds_ok" ]; then
 	stage matrix "$TOP/scripts/matrix.py"
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
 	stage qemu "$TOP/scripts/qemu-guests.sh"
+	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
+	if stage intel-deps "$TOP/scripts/bochs-deps.sh"; then
+		stage intel "$TOP/scripts/intel-matrix.py"
+	else
+		printf 'fail\tIntel: Bochs packages\tsee the output above\n' > "$RES/intel.results"
+	fi
 	log "Debian 12 modules: package, then test on Debian's own kernel"
 	if stage debmod-pkg "$TOP/scripts/debian-modules.sh" package; then
 		stage debmod-test "$TOP/tests/debian-modules-test.sh"
