@@ -13,7 +13,7 @@ git -C "$SRC" diff --quiet HEAD ||
 [ -d "$SRC/.git/rebase-apply" ] && die "a 'git am' or rebase is in progress in build/linux; finish it first"
 n=$(git -C "$SRC" rev-list --count base..HEAD)
 
-find "$TOP/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-cover-letter.patch' -delete
+find "$TOP/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch'  -delete
 if [ "$n" -gt 0 ]; then
 	git -C "$SRC" -c core.abbrev=12 format-patch -q --zero-commit --no-signature \
 		-o "$TOP/patches" base..HEAD
