@@ -9,6 +9,7 @@
 #   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout;
 #                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
+#   tests/platform-retries NAME[@CONFIG] REASON  up to 3 runs (see below)
 # A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
 # RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
 set -u
@@ -49,12 +50,40 @@ lookup() {
 		'$1 == t || $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }'
 }
 
+# QEMU's TCG emulation of SVM (QEMU 7.2, Debian 12) now and then resumes a
+# nested guest with its host's state: the selftest's vCPU then runs at the
+# instruction after VMRUN in this kernel's __svm_vcpu_run, with this kernel's
+# CR3, and dies (KVM_EXIT_SHUTDOWN, a stuck vCPU).  No guest of KVM can
+# legitimately exit with its RIP inside __svm_vcpu_run, so a kvm_exit
+# tracepoint filtered on that range catches the bug and nothing else; a test
+# that failed while it fired is run again, up to three runs, all reported.
+# Tests listed in tests/platform-retries (intermittent failures that the
+# unpatched base shows too) get the same three runs.
+# See docs/platform-bugs.md.
+tracefs=/sys/kernel/tracing
+tcg_svm_watch() {
+	local range
+	[ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null || return 1
+	[ -d $tracefs/events/kvm/kvm_exit ] || return 1
+	range=$(sort /proc/kallsyms | awk '$3 == "__svm_vcpu_run" { s = $1; next }
+		s && !e && $1 != s { e = $1 } END { if (s && e) print s, e }')
+	[ -n "$range" ] || return 1
+	set -- $range
+	echo "guest_rip >= 0x$1 && guest_rip < 0x$2" > $tracefs/events/kvm/kvm_exit/filter &&
+		echo 1 > $tracefs/events/kvm/kvm_exit/enable
+}
+tcg_svm_hit() {
+	$tcg_watch && grep -q 'kvm_exit:' $tracefs/trace
+}
+tcg_watch=false
+tcg_svm_watch && tcg_watch=true
+
 mkdir -p "$results/logs"
 ulimit -c 0
 echo "TAP version 13"
 echo "# config $config: $(cat /proc/cmdline | grep -o 'kvm[_a-z]*\.[a-z_]*=[^ ]*' | tr '\n' ' ')"
 echo "1..${#tests[@]}"
-n=0 fails=0
+n=0 fails=0 retries=0
 for t in "${tests[@]}"; do
 	n=$((n + 1))
 	reason=$(lookup "$t" "$TOP/tests/skip-list")
@@ -77,22 +106,42 @@ for t in "${tests[@]}"; do
 	tmo=${tmo:-$default_timeout}
 	log=$results/logs/$t.log
 	echo "# RUN $t ${args:-}"
-	start=$(date +%s.%N)
-	(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) > "$log" 2>&1 </dev/null
-	rc=$?
-	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
-	echo "exit=$rc seconds=$secs" >> "$log"
+	: > "$log"
+	flaky=$(lookup "$t" "$TOP/tests/platform-retries")
+	note=
+	for try in 1 2 3; do
+		$tcg_watch && echo > $tracefs/trace
+		start=$(date +%s.%N)
+		(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
+		rc=$?
+		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+		echo "exit=$rc seconds=$secs" >> "$log"
+		[ $rc -eq 0 ] || [ $rc -eq 4 ] || [ $try -eq 3 ] && break
+		if tcg_svm_hit; then
+			why="hit the QEMU TCG SVM bug (the guest ran at the host's VMRUN return address, docs/platform-bugs.md)"
+		elif [ -n "$flaky" ]; then
+			why="failed; listed in tests/platform-retries: $flaky"
+		else
+			break
+		fi
+		tail -c 3000 "$log" | tail -n 8 | cut -c1-200 | sed "s/^/#   /"
+		echo "#   run $try (exit=$rc) $why; running it again"
+		echo "=== run $try $why; run $((try + 1)):" >> "$log"
+		note=" (run $((try + 1)) of 3, after a platform failure)"
+		retries=$((retries + 1))
+	done
 	if [ $rc -eq 0 ]; then
-		echo "ok $n $t # time=${secs}s"
+		echo "ok $n $t # time=${secs}s$note"
 	elif [ $rc -eq 4 ]; then
 		why=$(grep -v '^exit=' "$log" | grep -iE 'skip|not supported|require' | tail -1 | sed -E 's/^1\.\.0 # SKIP *-? *//')
 		echo "ok $n $t # SKIP ${why:-exit 4 (KSFT_SKIP)} time=${secs}s"
 	else
 		fails=$((fails + 1))
 		[ $rc -eq 124 ] && what="TIMEOUT after ${tmo}s" || what="exit=$rc"
+		tcg_svm_hit && what="$what, with the QEMU TCG SVM bug"
 		tail -c 3000 "$log" | tail -n 15 | cut -c1-200 | sed "s/^/#   /"
-		echo "not ok $n $t # $what time=${secs}s"
+		echo "not ok $n $t # $what time=${secs}s$note"
 	fi
 done
-echo "# $config: $((n - fails)) ok (incl. skips), $fails not ok"
+echo "# $config: $((n - fails)) ok (incl. skips), $fails not ok, $retries runs repeated after a platform failure"
 [ $fails -eq 0 ]
