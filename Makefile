@@ -8,7 +8,7 @@ CONFIGS ?=
 TESTS ?=
 CMD ?=
 
-.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel
+.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix
 
 all: deps source kernel selftests demo
 
@@ -29,6 +29,12 @@ matrix: selftests
 	scripts/matrix.py $(if $(CONFIGS),--configs $(CONFIGS)) $(TESTS)
 hygiene: source
 	scripts/hygiene.sh
+# The debug kernel (configs/kvm-debug.config) and the whole matrix on it;
+# make check runs tests/debug-tests only. e.g. make debug-matrix TESTS=memslot_zap_test
+debug-kernel: source
+	scripts/build-kernel.sh build/obj-debug configs/kvm-test.config configs/kvm-debug.config
+debug-matrix: debug-kernel selftests
+	scripts/matrix.py --kernel build/obj-debug/arch/x86/boot/bzImage --name debug $(if $(CONFIGS),--configs $(CONFIGS)) $(TESTS)
 # e.g. make vm CONFIG=svm-shadow CMD='scripts/run-selftests.sh -c svm-shadow smm_test'
 vm: selftests
 	@test -n "$(CMD)" || { echo "usage: make vm CONFIG=<name in tests/mmu-configs> CMD='command'"; exit 2; }

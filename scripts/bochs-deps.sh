@@ -13,21 +13,4 @@ PKGS=(
 	python3                              # scripts/bochs.py
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-	[ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
-		die "installing ${missing[*]} needs root: run scripts/bochs-deps.sh as root, or set up sudo (sudo -n true must work)"
-	SUDO=sudo
-fi
-log "bochs-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-timed "apt-get update" $SUDO apt-get update -q ||
-	die "apt-get update failed; check /etc/apt/sources.list and the network"
-timed "apt-get install" $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-	die "apt-get install failed for: ${missing[*]}"
+install_pkgs "scripts/bochs-deps.sh" "${PKGS[@]}"

@@ -1,6 +1,8 @@
 #!/bin/bash
 # 'make check': build what is needed, then the whole test suite:
 #   smoke test of the VM, the KVM selftest matrix (every MMU configuration),
+#   real QEMU guests, Intel VMX under Bochs, the Debian 12 modules, the
+#   memslot tests on a debug kernel (KASAN, lockdep, ...),
 #   series hygiene (base, checkpatch, every prefix builds, KVM-GT compiles).
 # Prints a per-stage time table and ends with 'N passed, N failed, N skipped'.
 set -uo pipefail
@@ -60,6 +62,14 @@ if [ -n "$builds_ok" ]; then
 	else
 		printf 'fail\tDebian modules: build and package\tsee the output above\n' > "$RES/debian-modules.results"
 	fi
+	log "debug kernel (KASAN, lockdep, list/VM/RCU checks): the memslot tests in every MMU configuration"
+	if stage debug-kern "$TOP/scripts/build-kernel.sh" "$OBJ_DEBUG" \
+			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config"; then
+		stage debug "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
+			--name debug $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
+	else
+		printf 'fail\tdebug kernel build\tsee the output above\n' > "$RES/debug.results"
+	fi
 fi
 log "series hygiene"
 stage hygiene "$TOP/scripts/hygiene.sh"
@@ -68,6 +78,7 @@ echo
 echo "Stage times:"
 printf '  %s\n' "${times[@]}"
 [ -f "$RES/summary.txt" ] && { echo; cat "$RES/summary.txt"; }
+[ -f "$RES/debug-summary.txt" ] && { echo; cat "$RES/debug-summary.txt"; }
 echo
 cat "$RES"/*.results | awk -F'\t' '$1 == "fail" { print "FAILED: " $2 (length($3) ? " (" $3 ")" : "") }'
 cat "$RES"/*.results | awk -F'\t' '

@@ -15,24 +15,4 @@ PKGS=(
 	sudo                                      # nx_huge_pages_test.sh calls sudo
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-	[ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-	log "deps: all ${#PKGS[@]} packages are installed"
-	exit 0
-fi
-
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
-		die "installing ${missing[*]} needs root: run 'make deps' as root, or set up sudo (sudo -n true must work) for $(id -un)"
-	SUDO=sudo
-fi
-log "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-timed "apt-get update" $SUDO apt-get update -q ||
-	die "apt-get update failed; check /etc/apt/sources.list and the network"
-timed "apt-get install" $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-	die "apt-get install failed for: ${missing[*]}"
+install_pkgs "make deps" "${PKGS[@]}"

@@ -5,6 +5,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$TOP/build
 SRC=${KSRC:-$BUILD/linux}    # kernel tree: pristine base + series (KSRC overrides)
 OBJ_TEST=$BUILD/obj-test         # out-of-tree build of the test kernel
+OBJ_DEBUG=$BUILD/obj-debug       # the same plus configs/kvm-debug.config
 NPROC=$(nproc)
 
 log()  { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -45,4 +46,30 @@ need_source() {
 series_patches() {
 	[ -f "$TOP/patches/series" ] || return 0
 	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$TOP/patches/series"
+}
+
+# install_pkgs WHAT PKG...: apt-get install the packages that are missing
+# (a quick no-op when all are there); WHAT names the caller in messages.
+install_pkgs() {
+	local what=$1 p sudo=
+	shift
+	local missing=()
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		log "$what: all $# packages are installed"
+		return 0
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
+			die "installing ${missing[*]} needs root: run '$what' as root, or set up sudo (sudo -n true must work) for $(id -un)"
+		sudo=sudo
+	fi
+	log "$what: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	timed "apt-get update" $sudo apt-get update -q ||
+		die "apt-get update failed; check /etc/apt/sources.list and the network"
+	timed "apt-get install" $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		die "apt-get install failed for: ${missing[*]}"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the x86_64 KVM selftests in every MMU configuration, one fresh boot each.
 
-  scripts/matrix.py [--configs svm-shadow,svm-tdp-mmu] [TEST...]
+  scripts/matrix.py [--configs svm-shadow,svm-tdp-mmu] [--kernel BZIMAGE --name NAME] [TEST...]
 
 Each configuration (tests/mmu-configs) boots the test kernel with its
 parameters and runs scripts/run-selftests.sh inside. Per configuration,
@@ -9,6 +9,8 @@ build/results/CONFIG/ keeps results.tap, results.txt (test, status, detail),
 logs/TEST.log and console.log. A kernel splat fails the test that was
 running (or the boot). build/results/matrix.results has one line per test
 and configuration for `make check`; build/results/summary.txt the table.
+With --name NAME (e.g. another --kernel), results go to build/results/NAME-CONFIG/,
+NAME.results and NAME-summary.txt instead, and tests are labelled TEST@NAME-CONFIG.
 """
 
 import argparse
@@ -62,14 +64,14 @@ def splats_by_test(console):
     return blamed
 
 
-def run_config(config, tests, timeout):
-    out = os.path.join(RESULTS, config)
+def run_config(config, tests, timeout, kernel, label):
+    out = os.path.join(RESULTS, label)
     names = " ".join(tests)
     cmd = ('scripts/run-selftests.sh -c %s -o "$OUT" %s | tee "$OUT/results.tap"'
            '; exit ${PIPESTATUS[0]}' % (config, names))
     print("==> matrix: %s (%s)" % (config, vm.mmu_configs()[config]), flush=True)
     start = time.time()
-    status = vm.main(["--config", config, "--out", out,
+    status = vm.main(["--config", config, "--out", out, "--kernel", kernel,
                       "--timeout", str(timeout), cmd])
     wall = time.time() - start
 
@@ -102,6 +104,8 @@ def main():
                    help="comma-separated MMU configurations")
     p.add_argument("--timeout", type=int, default=1800,
                    help="hard limit per configuration, seconds")
+    p.add_argument("--kernel", default=vm.DEFAULT_KERNEL, help="bzImage to boot")
+    p.add_argument("--name", help="label of this run (default: the plain matrix)")
     args = p.parse_args()
     configs = args.configs.split(",")
     for c in configs:
@@ -110,15 +114,18 @@ def main():
     if not os.path.exists(os.path.join(TOP, "build/selftests/install/tests.txt")):
         sys.exit("matrix: no selftests installed; run 'make selftests' first")
 
+    if not os.path.exists(args.kernel):
+        sys.exit("matrix: no kernel at %s; build it first (see README)" % args.kernel)
+    label = {c: "%s-%s" % (args.name, c) if args.name else c for c in configs}
     table, walls = {}, {}
     for c in configs:
-        table[c], walls[c] = run_config(c, args.tests, args.timeout)
+        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c])
 
     tests = []
     for c in configs:
         tests += [t for t in table[c] if t not in tests]
     width = max(len(t) for t in tests) + 2
-    lines = ["%-*s" % (width, "test") + "".join("%-16s" % c for c in configs)]
+    lines = ["%-*s" % (width, "test") + "".join("%-16s" % label[c] for c in configs)]
     for t in tests:
         lines.append("%-*s" % (width, t) + "".join(
             "%-16s" % table[c].get(t, ("-", ""))[0] for c in configs))
@@ -127,18 +134,19 @@ def main():
         counts = {s: sum(1 for st, _ in table[c].values() if st == s)
                   for s in ("pass", "fail", "skip")}
         lines.append("%-16s %3d passed, %3d failed, %3d skipped  (%.0fs)" % (
-            c, counts["pass"], counts["fail"], counts["skip"], walls[c]))
+            label[c], counts["pass"], counts["fail"], counts["skip"], walls[c]))
     for c in configs:
         for t, (st, detail) in table[c].items():
             if st == "fail":
-                lines.append("FAILED %s@%s: %s" % (t, c, detail))
+                lines.append("FAILED %s@%s: %s" % (t, label[c], detail))
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "summary.txt"), "w") as f:
+    prefix = args.name + "-" if args.name else ""
+    with open(os.path.join(RESULTS, prefix + "summary.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(RESULTS, "matrix.results"), "w") as f:
+    with open(os.path.join(RESULTS, (args.name or "matrix") + ".results"), "w") as f:
         for c in configs:
             for t, (st, detail) in table[c].items():
-                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, c, detail))
+                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, label[c], detail))
     print("\n".join(lines))
     failed = any(st == "fail" for c in configs for st, _ in table[c].values())
     return 1 if failed else 0
