@@ -61,14 +61,7 @@ PANIC_END = re.compile(r"---\[ end Kernel panic")
 
 def mmu_configs():
     """name -> kernel parameters, from tests/mmu-configs-intel."""
-    configs = {}
-    with open(MMU_CONFIGS) as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                name, _, params = line.partition(" ")
-                configs[name] = params.strip()
-    return configs
+    return vm.mmu_configs(MMU_CONFIGS)
 
 
 def cpio_newc(files):

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bochs  # noqa: E402
-import matrix  # noqa: E402  (parse_tap, splats_by_test)
+import matrix  # noqa: E402  (parse_tap, splats_by_test, counts_line, write_results)
 
 TOP = bochs.TOP
 RESULTS = os.path.join(TOP, "build/results")
@@ -155,18 +155,13 @@ def main():
                     "not ok" if st == "fail" else "ok", n, c, t, detail))
     summary = ["1..%d" % n] + lines + [""]
     for c in configs:
-        counts = {s: sum(1 for st, _ in table[c].values() if st == s)
-                  for s in ("pass", "fail", "skip")}
-        summary.append("%-16s %3d passed, %3d failed, %3d skipped  (%.0fs: %s)" % (
-            c, counts["pass"], counts["fail"], counts["skip"], walls[c], timings[c]))
+        summary.append(matrix.counts_line(c, table[c], walls[c], ": " + timings[c]))
     summary.append("intel matrix wall time: %.0fs" % total)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "intel-summary.txt"), "w") as f:
         f.write("\n".join(summary) + "\n")
-    with open(os.path.join(RESULTS, "intel.results"), "w") as f:
-        for c in configs:
-            for t, (st, detail) in table[c].items():
-                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, c, detail))
+    matrix.write_results(os.path.join(RESULTS, "intel.results"),
+                         [(c, table[c]) for c in configs])
     print("\n".join(summary))
     failed = any(st == "fail" for c in configs for st, _ in table[c].values())
     return 1 if failed else 0

@@ -64,6 +64,22 @@ def splats_by_test(console):
     return blamed
 
 
+def counts_line(label, results, wall, extra=""):
+    """'CONFIG  N passed, N failed, N skipped  (Ns...)' for one configuration."""
+    counts = {s: sum(1 for st, _ in results.values() if st == s)
+              for s in ("pass", "fail", "skip")}
+    return "%-16s %3d passed, %3d failed, %3d skipped  (%.0fs%s)" % (
+        label, counts["pass"], counts["fail"], counts["skip"], wall, extra)
+
+
+def write_results(path, labelled):
+    """The make check results file: one line per test and configuration."""
+    with open(path, "w") as f:
+        for label, results in labelled:
+            for t, (st, detail) in results.items():
+                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, label, detail))
+
+
 def run_config(config, tests, timeout, kernel, label):
     out = os.path.join(RESULTS, label)
     names = " ".join(tests)
@@ -131,10 +147,7 @@ def main():
             "%-16s" % table[c].get(t, ("-", ""))[0] for c in configs))
     lines.append("")
     for c in configs:
-        counts = {s: sum(1 for st, _ in table[c].values() if st == s)
-                  for s in ("pass", "fail", "skip")}
-        lines.append("%-16s %3d passed, %3d failed, %3d skipped  (%.0fs)" % (
-            label[c], counts["pass"], counts["fail"], counts["skip"], walls[c]))
+        lines.append(counts_line(label[c], table[c], walls[c]))
     for c in configs:
         for t, (st, detail) in table[c].items():
             if st == "fail":
@@ -143,10 +156,8 @@ def main():
     prefix = args.name + "-" if args.name else ""
     with open(os.path.join(RESULTS, prefix + "summary.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(RESULTS, (args.name or "matrix") + ".results"), "w") as f:
-        for c in configs:
-            for t, (st, detail) in table[c].items():
-                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, label[c], detail))
+    write_results(os.path.join(RESULTS, (args.name or "matrix") + ".results"),
+                  [(label[c], table[c]) for c in configs])
     print("\n".join(lines))
     failed = any(st == "fail" for c in configs for st, _ in table[c].values())
     return 1 if failed else 0

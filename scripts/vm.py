@@ -46,10 +46,10 @@ SPLAT = re.compile(
 SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
 
 
-def mmu_configs():
-    """name -> kernel parameters, from tests/mmu-configs."""
+def mmu_configs(path=MMU_CONFIGS):
+    """name -> kernel parameters, from tests/mmu-configs (or another such file)."""
     configs = {}
-    with open(MMU_CONFIGS) as f:
+    with open(path) as f:
         for line in f:
             line = line.split("#", 1)[0].strip()
             if line:
