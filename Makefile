@@ -7,8 +7,9 @@ CONFIG ?= svm-tdp-mmu
 CONFIGS ?=
 TESTS ?=
 CMD ?=
+BENCH_ARGS ?=
 
-.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix
+.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -53,3 +54,10 @@ debian-modules-test: debian-modules selftests
 intel: selftests
 	scripts/bochs-deps.sh
 	scripts/intel-matrix.py
+# Benchmark of memslot DELETE/MOVE, quirk on and off (not a test: never in make check),
+# e.g. make bench CONFIGS=svm-tdp-mmu BENCH_ARGS='--sweep reduced --reps 3'
+bench: selftests
+	scripts/bench.py $(if $(CONFIGS),--configs $(CONFIGS)) $(BENCH_ARGS)
+# The same on Debian's linux-source-6.12 too, with ratios ours/mainline
+bench-compare: selftests
+	scripts/bench.py --compare $(if $(CONFIGS),--configs $(CONFIGS)) $(BENCH_ARGS)

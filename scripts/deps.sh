@@ -13,6 +13,7 @@ PKGS=(
 	qemu-system-x86                           # the test VM (TCG, -cpu max)
 	busybox-static                            # initramfs of the nested QEMU guest (scripts/build-l2.sh)
 	sudo                                      # nx_huge_pages_test.sh calls sudo
+	gnuplot-nox                               # make bench: build/bench/bench.png
 )
 
 install_pkgs "make deps" "${PKGS[@]}"

@@ -1,0 +1,462 @@
+#!/usr/bin/env python3
+"""What a memslot DELETE or MOVE costs, quirk on (zap-all) and off (leaf-only).
+
+  scripts/bench.py [--configs svm-tdp-mmu,...] [--sweep full|reduced] [--reps N] [--compare]
+
+Runs the series' memslot_zap_bench selftest in the test VM, one boot per
+MMU configuration (tests/mmu-configs), over a sweep of points: guest memory
+touched (64, 256, 1024 MiB), vCPUs (1, 2, 4), size of the deleted or moved
+memslot (4 KiB, 2 MiB), KVM_X86_QUIRK_SLOT_ZAP_ALL on and off. Each point
+repeats DELETE and MOVE --reps times; the tables give the median and the
+min-max spread of the ioctl latency, the re-touch time (all vCPUs write all
+their memory again) and the faults of the re-touch (pf_fixed).
+
+--sweep reduced keeps every quirk-off point at 4 KiB plus 2 MiB at 1 vCPU,
+and with the quirk on only the memory sizes at 1 vCPU, 4 KiB (plus 2 and 4
+vCPUs and 2 MiB at 64 MiB): the zap-all re-touch of 1 GiB takes ~20 s per
+operation under TCG, so the full sweep needs hours.
+
+--compare also builds Debian's linux-source-6.12 (mainline's version of the
+quirk) with the same config fragment into build/obj-612, builds the same
+selftest source against 6.12's selftest library (the file is copied into
+the extracted tree, which stays under build/), runs every configuration on
+both kernels back to back, and adds a ratio table ours/mainline.
+
+Output in build/bench/: results.csv, results.md, bench.png (gnuplot),
+compare.csv and compare.md with --compare, raw/KERNEL-CONFIG/ (the
+selftest's output and the console log). Numbers are reported, never
+asserted on.
+"""
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(TOP, "build")
+OUT = os.path.join(BUILD, "bench")
+SRC61 = os.environ.get("KSRC", os.path.join(BUILD, "linux"))
+TAR612 = "/usr/src/linux-source-6.12.tar.xz"
+SRC612 = os.path.join(BUILD, "src-612/linux-source-6.12")
+TEST = "x86_64/memslot_zap_bench"
+
+KERNELS = {
+    # name -> (kernel tree, obj dir); the headers are obj/usr/include
+    "ours": (SRC61, os.path.join(BUILD, "obj-test")),
+    "mainline": (SRC612, os.path.join(BUILD, "obj-612")),
+}
+LABEL = {"ours": "6.1+series", "mainline": "6.12"}
+MEMS, VCPUS, SLOTS = (64, 256, 1024), (1, 2, 4), (4, 2048)
+OPS = ("delete", "move")
+
+
+def log(msg):
+    print("==> " + msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    print("ERROR: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def run(cmd, what, fix, **kw):
+    start = time.time()
+    try:
+        subprocess.run(cmd, check=True, **kw)
+    except subprocess.CalledProcessError as e:
+        die("%s failed (exit %d); %s" % (what, e.returncode, fix))
+    log("%s: %.0fs" % (what, time.time() - start))
+
+
+def sweep(kind):
+    """(zap_all, mem_mib, vcpus, slot_kib) points, cheapest first."""
+    if kind == "full":
+        points = [(z, m, v, s) for z in (0, 1) for m in MEMS
+                  for v in VCPUS for s in SLOTS]
+    else:
+        points = [(0, m, v, 4) for m in MEMS for v in VCPUS]
+        points += [(0, m, 1, 2048) for m in MEMS]
+        points += [(1, m, 1, 4) for m in MEMS]
+        points += [(1, 64, 2, 4), (1, 64, 4, 4), (1, 64, 1, 2048)]
+    return sorted(points, key=lambda p: (p[1] * (1 + 3 * p[0]), p))
+
+
+def nice(cmd):
+    return ["nice", "-n", "10"] + cmd
+
+
+def prepare_612():
+    """Extract 6.12 under build/ and build its kernel and UAPI headers."""
+    if not os.path.isdir(SRC612):
+        if not os.path.exists(TAR612):
+            die("%s is missing; install it: apt-get install linux-source-6.12"
+                % TAR612)
+        os.makedirs(os.path.dirname(SRC612), exist_ok=True)
+        run(nice(["tar", "-xJf", TAR612, "-C", os.path.dirname(SRC612)]),
+            "extracting " + TAR612, "check the disk space under build/")
+    # scripts/build-kernel.sh wants a git tree; an empty repository will do.
+    if not os.path.exists(os.path.join(SRC612, ".git")):
+        subprocess.run(["git", "init", "-q", SRC612], check=True)
+    run(nice([os.path.join(TOP, "scripts/build-kernel.sh"),
+              KERNELS["mainline"][1], os.path.join(TOP, "configs/kvm-test.config"),
+              "--", "bzImage", "headers_install"]),
+        "building the 6.12 kernel in build/obj-612",
+        "the output above names the failing file",
+        env=dict(os.environ, KSRC=SRC612))
+
+    # The same selftest source, built against 6.12's selftest library.
+    src = os.path.join(SRC61, "tools/testing/selftests/kvm", TEST + ".c")
+    kvm_dir = os.path.join(SRC612, "tools/testing/selftests/kvm")
+    shutil.copy(src, os.path.join(kvm_dir, TEST + ".c"))
+    mk = os.path.join(kvm_dir, "Makefile")
+    with open(mk) as f:
+        text = f.read()
+    line = "TEST_GEN_PROGS_x86_64 += %s\n" % TEST
+    if line not in text:
+        with open(mk, "a") as f:
+            f.write(line)
+
+
+def build_bench(kernel):
+    """Build memslot_zap_bench of a kernel tree into build/bench/bin-KERNEL."""
+    tree, obj = KERNELS[kernel]
+    hdr = os.path.join(obj, "usr/include")
+    src = os.path.join(tree, "tools/testing/selftests/kvm", TEST + ".c")
+    if not os.path.exists(src):
+        die("%s is missing: the series is not applied to %s; run 'make source'"
+            % (src, tree))
+    if not os.path.isdir(hdr):
+        die("no UAPI headers in %s; run 'make selftests' (or --compare for 6.12)"
+            % hdr)
+    out = os.path.join(OUT, "bin-" + kernel)
+    run(nice(["make", "-s", "-C", os.path.join(tree, "tools/testing/selftests/kvm"),
+              "OUTPUT=" + out, "LINUX_HDR_PATH=" + hdr + "/",
+              "KHDR_INCLUDES=-isystem " + hdr, "-j%d" % os.cpu_count(),
+              os.path.join(out, TEST)]),
+        "building %s for %s" % (TEST, LABEL[kernel]),
+        "the compiler output above says why")
+    return os.path.join(out, TEST)
+
+
+def guest_script(binary, points, reps):
+    """In-guest shell script: each point, repeated up to 3 times if it fails
+    (nested SVM under TCG now and then kills a vCPU with KVM_EXIT_SHUTDOWN,
+    see docs/platform-bugs.md); what a failed run measured is kept."""
+    lines = ["exec >> \"$OUT/bench.log\" 2>&1",
+             "run() { for try in 1 2 3; do echo \"point $*\"; %s \"$@\"; rc=$?;"
+             " echo \"status $rc\"; [ $rc = 0 ] && return; done; }" % binary]
+    for z, m, v, s in points:
+        lines.append("run -m %d -v %d -s %dK -r %d%s" % (m, v, s, reps, "" if z else " -q"))
+    return "\n".join(lines) + "\n"
+
+
+def run_config(kernel, config, binary, points, reps):
+    """Boot one kernel in one MMU configuration and run every point."""
+    out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
+    bz = os.path.join(KERNELS[kernel][1], "arch/x86/boot/bzImage")
+    if not os.path.exists(bz):
+        die("no kernel at %s; run 'make kernel' (or --compare for 6.12)" % bz)
+    script = os.path.join(OUT, "raw", "%s-%s.sh" % (kernel, config))
+    os.makedirs(os.path.dirname(script), exist_ok=True)
+    with open(script, "w") as f:
+        f.write(guest_script(binary, points, reps))
+    load = os.getloadavg()[0]
+    log("%s, %s: %d points x %d reps (load %.1f)"
+        % (LABEL[kernel], config, len(points), reps, load))
+    start = time.time()
+    vm = subprocess.Popen(nice([os.path.join(TOP, "scripts/vm.py"), "-q",
+                                "--config", config, "--kernel", bz,
+                                "--out", out, "--timeout", "14400",
+                                "bash " + script]))
+    seen = 0
+    while vm.poll() is None:
+        time.sleep(5)
+        seen = progress(out, seen, start)
+    progress(out, seen, start)
+    if vm.returncode:
+        print("WARNING: the VM run of %s, %s exited %d; see %s/console.log"
+              % (LABEL[kernel], config, vm.returncode, out), file=sys.stderr)
+    with open(os.path.join(out, "load"), "w") as f:
+        f.write("%.1f %.1f\n" % (load, os.getloadavg()[0]))
+    log("%s, %s: %.0fs" % (LABEL[kernel], config, time.time() - start))
+
+
+def progress(out, seen, start):
+    """Print the points finished since the last call; return their count."""
+    try:
+        with open(os.path.join(out, "bench.log"), errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return seen
+    done, point = [], None
+    for line in lines:
+        if line.startswith("point "):
+            point = line[6:]
+        elif line.startswith("status ") and point:
+            done.append((point, line[7:]))
+    for point, status in done[seen:]:
+        print("    %5.0fs  %s%s" % (time.time() - start, point,
+                                    "" if status == "0" else "  (exit %s)" % status),
+              flush=True)
+    return len(done)
+
+
+def parse(kernel, config):
+    """Results of one run: key -> {metric: [values]}."""
+    path = os.path.join(OUT, "raw", "%s-%s" % (kernel, config), "bench.log")
+    data = {}
+    if not os.path.exists(path):
+        return data
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.startswith("result "):
+                continue
+            r = dict(kv.split("=", 1) for kv in line.split()[1:])
+            key = (kernel, config, r["op"], int(r["zap_all"]), int(r["mem_mib"]),
+                   int(r["vcpus"]), int(r["slot_kib"]))
+            d = data.setdefault(key, {"ioctl_us": [], "retouch_ms": [], "faults": []})
+            d["ioctl_us"].append(int(r["ioctl_ns"]) / 1e3)
+            d["retouch_ms"].append(int(r["retouch_ns"]) / 1e6)
+            d["faults"].append(int(r["faults"]))
+    return data
+
+
+METRICS = ("ioctl_us", "retouch_ms", "faults")
+COLUMNS = ["kernel", "config", "op", "quirk", "mem_mib", "vcpus", "slot_kib", "reps"]
+
+
+def stats(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(x):
+    if x >= 100:
+        return "%.0f" % x
+    return "%.3g" % x
+
+
+def write_results(data):
+    keys = sorted(data, key=lambda k: (k[0], k[1], k[2], -k[3], k[4], k[5], k[6]))
+    with open(os.path.join(OUT, "results.csv"), "w") as f:
+        f.write(",".join(COLUMNS + ["%s_%s" % (m, s) for m in METRICS
+                                    for s in ("median", "min", "max")]) + "\n")
+        for k in keys:
+            d = data[k]
+            row = [LABEL[k[0]], k[1], k[2], "on" if k[3] else "off"]
+            row += [str(x) for x in k[4:]] + [str(len(d["faults"]))]
+            for m in METRICS:
+                row += ["%.3f" % x for x in stats(d[m])]
+            f.write(",".join(row) + "\n")
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write("# memslot_zap_bench: median [min-max] of each point\n\n"
+                "ioctl: KVM_SET_USER_MEMORY_REGION latency (us); re-touch: all vCPUs "
+                "write all their memory again (ms); faults: pf_fixed during the "
+                "re-touch, all vCPUs.\n")
+        last = None
+        for k in keys:
+            if k[:2] != last:
+                last = k[:2]
+                f.write("\n## %s, %s (host load %s)\n\n" % (LABEL[k[0]], k[1], load_of(*k[:2]))
+                        + "| op | quirk | MiB | vCPUs | slot KiB | reps | ioctl us | re-touch ms | faults |\n"
+                        "|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+            d = data[k]
+            cells = ["%s [%s-%s]" % tuple(fmt(x) for x in stats(d[m])) for m in METRICS]
+            f.write("| %s | %s | %d | %d | %d | %d | %s |\n" % (
+                k[2], "on" if k[3] else "off", k[4], k[5], k[6], len(d["faults"]),
+                " | ".join(cells)))
+
+
+def load_of(kernel, config):
+    try:
+        with open(os.path.join(OUT, "raw", "%s-%s" % (kernel, config), "load")) as f:
+            return "%s before, %s after" % tuple(f.read().split())
+    except (OSError, TypeError):
+        return "unknown"
+
+
+def write_compare(data):
+    """Ratios ours/mainline of the medians, for every point both have."""
+    rows = []
+    for k in sorted(data, key=lambda k: (k[1], k[2], -k[3], k[4], k[5], k[6])):
+        if k[0] != "ours":
+            continue
+        peer = ("mainline",) + k[1:]
+        if peer not in data:
+            continue
+        ratio = []
+        for m in METRICS:
+            a, b = statistics.median(data[k][m]), statistics.median(data[peer][m])
+            ratio.append(a / b if b else (1.0 if a == b else float("inf")))
+        rows.append((k, ratio))
+    with open(os.path.join(OUT, "compare.csv"), "w") as f:
+        f.write("config,op,quirk,mem_mib,vcpus,slot_kib,ioctl_ratio,retouch_ratio,"
+                "faults_ours,faults_mainline\n")
+        for k, r in rows:
+            f.write("%s,%s,%s,%d,%d,%d,%.3f,%.3f,%g,%g\n" % (
+                k[1], k[2], "on" if k[3] else "off", k[4], k[5], k[6], r[0], r[1],
+                statistics.median(data[k]["faults"]),
+                statistics.median(data[("mainline",) + k[1:]]["faults"])))
+    with open(os.path.join(OUT, "compare.md"), "w") as f:
+        f.write("# ours (6.1+series) / mainline (6.12), ratio of the medians\n\n"
+                "< 1: ours is faster. Faults are the median counts, ours / 6.12.\n\n"
+                "| config | op | quirk | MiB | vCPUs | slot KiB | ioctl | re-touch | faults |\n"
+                "|---|---|---|--:|--:|--:|--:|--:|--:|\n")
+        for k, r in rows:
+            f.write("| %s | %s | %s | %d | %d | %d | %.2f | %.2f | %g / %g |\n" % (
+                k[1], k[2], "on" if k[3] else "off", k[4], k[5], k[6], r[0], r[1],
+                statistics.median(data[k]["faults"]),
+                statistics.median(data[("mainline",) + k[1:]]["faults"])))
+    return rows
+
+
+def plot(data, configs):
+    """bench.png: DELETE at 1 vCPU, 4 KiB slot, against guest memory."""
+    if not shutil.which("gnuplot"):
+        print("WARNING: gnuplot not found, no bench.png; run 'make deps'",
+              file=sys.stderr)
+        return
+    series = []
+    for kernel in KERNELS:
+        for z in (1, 0):
+            for c in configs:
+                pts = sorted((k[4], data[k]) for k in data
+                             if k[:4] == (kernel, c, "delete", z) and k[5:] == (1, 4))
+                if not pts:
+                    continue
+                path = os.path.join(OUT, "plot-%s-%s-%d.dat" % (kernel, c, z))
+                with open(path, "w") as f:
+                    for mem, d in pts:
+                        f.write("%d %g %g\n" % (mem, statistics.median(d["ioctl_us"]),
+                                                statistics.median(d["retouch_ms"])))
+                series.append((kernel, c, z, path))
+    gp = ["set terminal pngcairo size 1500,900 font ',10'",
+          "set output '%s'" % os.path.join(OUT, "bench.png"),
+          "set multiplot layout 2,%d title 'memslot DELETE, 1 vCPU, 4 KiB slot "
+          "(median); solid: 6.1+series, dashed: 6.12'" % len(configs),
+          "set logscale xy 2", "set xtics (64, 256, 1024)", "set key top left",
+          "set xlabel 'guest memory touched (MiB)'"]
+    for row, (col, ylabel) in enumerate(((3, "re-touch (ms)"), (2, "DELETE ioctl (us)"))):
+        for c in configs:
+            plots = ["'%s' using 1:%d with linespoints dt %d lc %d title '%s quirk %s'"
+                     % (path, col, 1 if k == "ours" else 2, 1 if z else 2, LABEL[k],
+                        "on" if z else "off")
+                     for k, cc, z, path in series if cc == c]
+            gp += ["set title '%s'" % c, "set ylabel '%s'" % ylabel]
+            gp.append("plot " + ", ".join(plots) if plots else
+                      "set label 1 'no data' at graph 0.5,0.5; plot NaN notitle; unset label 1")
+    gp.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True)
+
+
+def summary(data, configs, compare_rows):
+    print("\nSummary (median; DELETE of the memslot, 1 vCPU, 4 KiB slot):")
+    for kernel in KERNELS:
+        for c in configs:
+            mems = sorted({k[4] for k in data if k[:3] == (kernel, c, "delete")
+                           and k[5:] == (1, 4)})
+            if not mems:
+                continue
+            m = mems[-1]
+            on = data.get((kernel, c, "delete", 1, m, 1, 4))
+            off = data.get((kernel, c, "delete", 0, m, 1, 4))
+            line = "  %-10s %-15s %4d MiB:" % (LABEL[kernel], c, m)
+            for name, d in (("zap-all", on), ("leaf-only", off)):
+                if d:
+                    line += "  %s ioctl %s us, re-touch %s ms, %g faults;" % (
+                        name, fmt(statistics.median(d["ioctl_us"])),
+                        fmt(statistics.median(d["retouch_ms"])),
+                        statistics.median(d["faults"]))
+            if on and off:
+                line += "  re-touch %.0fx faster" % (statistics.median(on["retouch_ms"]) /
+                                                     statistics.median(off["retouch_ms"]))
+            print(line)
+            refaults = [max(d["faults"]) for k, d in data.items()
+                        if k[:2] == (kernel, c) and not k[3]]
+            if refaults:
+                print("  %-10s %-15s leaf-only: at most %d refaults at any point"
+                      % ("", "", max(refaults)))
+    for kernel in KERNELS:
+        for m in ("ioctl_us", "retouch_ms"):
+            spread = [(max(d[m]) - min(d[m])) / statistics.median(d[m])
+                      for k, d in data.items() if k[0] == kernel and len(d[m]) > 1
+                      and statistics.median(d[m]) > 0]
+            if spread:
+                print("  noise, %s %s: (max-min)/median is %.0f%% at the median point,"
+                      " %.0f%% at the worst" % (LABEL[kernel], m,
+                                                100 * statistics.median(spread),
+                                                100 * max(spread)))
+    failed = 0
+    for path in glob.glob(os.path.join(OUT, "raw", "*", "bench.log")):
+        with open(path, errors="replace") as f:
+            failed += sum(1 for line in f if re.match(r"status [1-9]", line))
+    if failed:
+        print("  %d run(s) of a point failed and were repeated (see raw/*/bench.log;"
+              " KVM_EXIT_SHUTDOWN is the TCG nested-SVM bug of docs/platform-bugs.md)"
+              % failed)
+    if compare_rows:
+        print("\nours/6.12, leaf-only DELETE ioctl, median ratio over the points [min-max]:")
+        for c in configs:
+            r = [x[1][0] for x in compare_rows
+                 if x[0][1] == c and x[0][2] == "delete" and not x[0][3]]
+            if r:
+                print("  %-15s %.2f [%.2f-%.2f] over %d points"
+                      % (c, statistics.median(r), min(r), max(r), len(r)))
+    print("\nTables: %s/results.md%s, plot: %s/bench.png"
+          % (OUT, ", compare.md" if compare_rows else "", OUT))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", default="svm-shadow,svm-tdp-legacy,svm-tdp-mmu",
+                   help="comma-separated names from tests/mmu-configs")
+    p.add_argument("--sweep", choices=("full", "reduced"), default="full")
+    p.add_argument("--reps", type=int, default=5,
+                   help="DELETE and MOVE rounds per point (default 5)")
+    p.add_argument("--mem", help="only these guest memory sizes, e.g. 64,256")
+    p.add_argument("--compare", action="store_true",
+                   help="also run Debian's linux-source-6.12 and write ratios")
+    p.add_argument("--report-only", action="store_true",
+                   help="only rebuild the tables and the plot from raw/")
+    args = p.parse_args()
+    configs = args.configs.split(",")
+    kernels = ["ours", "mainline"] if args.compare else ["ours"]
+    start = time.time()
+    os.makedirs(OUT, exist_ok=True)
+
+    if not args.report_only:
+        points = sweep(args.sweep)
+        if args.mem:
+            points = [x for x in points if str(x[1]) in args.mem.split(",")]
+        if args.compare:
+            prepare_612()
+        binaries = {k: build_bench(k) for k in kernels}
+        log("%d points x %d reps x %d configurations x %d kernel(s)"
+            % (len(points), args.reps, len(configs), len(kernels)))
+        # Both kernels of a configuration back to back: they see the same
+        # host load as far as possible.
+        for c in configs:
+            for k in kernels:
+                run_config(k, c, binaries[k], points, args.reps)
+
+    data = {}
+    for k in kernels:
+        for c in configs:
+            data.update(parse(k, c))
+    if not data:
+        die("no results under %s/raw; run without --report-only" % OUT)
+    write_results(data)
+    rows = write_compare(data) if args.compare else []
+    plot(data, configs)
+    summary(data, configs, rows)
+    log("bench: %.0fs" % (time.time() - start))
+
+
+if __name__ == "__main__":
+    main()
