@@ -119,8 +119,13 @@ def prepare_612():
         text = f.read()
     line = "TEST_GEN_PROGS_x86_64 += %s\n" % TEST
     if line not in text:
-        with open(mk, "a") as f:
-            f.write(line)
+        first = "TEST_GEN_PROGS_x86_64 = "
+        if first not in text:
+            die("%s has no '%s' line to add %s after; has 6.12's Makefile changed?"
+                % (mk, first.strip(), TEST))
+        at = text.index("\n", text.index(first)) + 1
+        with open(mk, "w") as f:
+            f.write(text[:at] + line + text[at:])
 
 
 def build_bench(kernel):
@@ -339,7 +344,8 @@ def plot(data, configs):
           "set output '%s'" % os.path.join(OUT, "bench.png"),
           "set multiplot layout 2,%d title 'memslot DELETE, 1 vCPU, 4 KiB slot "
           "(median); solid: 6.1+series, dashed: 6.12'" % len(configs),
-          "set logscale xy 2", "set xtics (64, 256, 1024)", "set key top left",
+          "set logscale xy 2", "set xrange [48:1400]", "set xtics (64, 256, 1024)",
+          "set key top left",
           "set xlabel 'guest memory touched (MiB)'"]
     for row, (col, ylabel) in enumerate(((3, "re-touch (ms)"), (2, "DELETE ioctl (us)"))):
         for c in configs:
