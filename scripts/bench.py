@@ -370,32 +370,38 @@ def plot(data, configs):
 
 
 def summary(data, configs, compare_rows):
-    print("\nSummary (median; DELETE of the memslot, 1 vCPU, 4 KiB slot):")
+    def med(key, metric):
+        return statistics.median(data[key][metric]) if key in data else None
+
+    def cell(x, width):
+        return ("%*s" % (width, "-")) if x is None else ("%*s" % (width, fmt(x)))
+
+    print("\nSummary: DELETE of the memslot, 1 vCPU, 4 KiB slot, medians. zap-all = quirk on,"
+          "\nleaf = quirk off, base = re-touch with no change before it (quirk off),"
+          "\nx = zap-all re-touch / leaf re-touch.")
+    print("  %-10s %-15s %5s | %9s %9s %7s | %9s %9s %7s | %9s %6s" % (
+        "kernel", "config", "MiB", "ioctl us", "touch ms", "faults",
+        "ioctl us", "touch ms", "faults", "base ms", "x"))
     for kernel in KERNELS:
         for c in configs:
-            mems = sorted({k[4] for k in data if k[:3] == (kernel, c, "delete")
-                           and k[5:] == (1, 4)})
-            if not mems:
-                continue
-            m = mems[-1]
-            on = data.get((kernel, c, "delete", 1, m, 1, 4))
-            off = data.get((kernel, c, "delete", 0, m, 1, 4))
-            line = "  %-10s %-15s %4d MiB:" % (LABEL[kernel], c, m)
-            for name, d in (("zap-all", on), ("leaf-only", off)):
-                if d:
-                    line += "  %s ioctl %s us, re-touch %s ms, %g faults;" % (
-                        name, fmt(statistics.median(d["ioctl_us"])),
-                        fmt(statistics.median(d["retouch_ms"])),
-                        statistics.median(d["faults"]))
-            if on and off:
-                line += "  re-touch %.0fx faster" % (statistics.median(on["retouch_ms"]) /
-                                                     statistics.median(off["retouch_ms"]))
-            print(line)
+            for m in MEMS:
+                on, off = (kernel, c, "delete", 1, m, 1, 4), (kernel, c, "delete", 0, m, 1, 4)
+                base = (kernel, c, "none", 0, m, 1, 4)
+                if on not in data and off not in data:
+                    continue
+                x = (med(on, "retouch_ms") / med(off, "retouch_ms")
+                     if on in data and off in data else None)
+                print("  %-10s %-15s %5d | %s %s %s | %s %s %s | %s %s" % (
+                    LABEL[kernel], c, m, cell(med(on, "ioctl_us"), 9),
+                    cell(med(on, "retouch_ms"), 9), cell(med(on, "faults"), 7),
+                    cell(med(off, "ioctl_us"), 9), cell(med(off, "retouch_ms"), 9),
+                    cell(med(off, "faults"), 7), cell(med(base, "retouch_ms"), 9),
+                    cell(x, 6)))
             refaults = [max(d["faults"]) for k, d in data.items()
                         if k[:2] == (kernel, c) and not k[3]]
             if refaults:
-                print("  %-10s %-15s leaf-only: at most %d refaults at any point"
-                      % ("", "", max(refaults)))
+                print("  %-10s %-15s leaf: at most %d faults in any re-touch of any point"
+                      % (LABEL[kernel], c, max(refaults)))
     for kernel in KERNELS:
         for m in ("ioctl_us", "retouch_ms"):
             spread = [(max(d[m]) - min(d[m])) / statistics.median(d[m])
