@@ -14,8 +14,9 @@ their memory again) and the faults of the re-touch (pf_fixed).
 
 --sweep reduced keeps every quirk-off point at 4 KiB plus 2 MiB at 1 vCPU,
 and with the quirk on only the memory sizes at 1 vCPU, 4 KiB (plus 2 and 4
-vCPUs and 2 MiB at 64 MiB): the zap-all re-touch of 1 GiB takes ~20 s per
-operation under TCG, so the full sweep needs hours. --sweep leaf is the
+vCPUs and 2 MiB at 64 MiB): the zap-all re-touch of 1 GiB takes ~13 s per
+operation under TCG with the TDP MMU, so the full sweep needs ~45 min per
+kernel. --sweep leaf is the
 quirk-off points at 1 vCPU only, cheap enough for many --reps: the DELETE
 ioctl's latency under nested TCG is bimodal (sub-millisecond, or ~10 ms when
 the nested host is slow to schedule), so few repetitions say little about it.
