@@ -168,12 +168,20 @@ def guest_script(binary, points, reps):
     return "\n".join(lines) + "\n"
 
 
-def run_config(kernel, config, binary, points, reps):
-    """Boot one kernel in one MMU configuration and run every point."""
-    out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
+def snapshot_kernel(kernel):
+    """Copy the kernel into OUT: a rebuild during the run cannot change it,
+    and the results keep the kernel they were measured on."""
     bz = os.path.join(KERNELS[kernel][1], "arch/x86/boot/bzImage")
     if not os.path.exists(bz):
         die("no kernel at %s; run 'make kernel' (or --compare for 6.12)" % bz)
+    copy = os.path.join(OUT, "bzImage-" + kernel)
+    shutil.copy(bz, copy)
+    return copy
+
+
+def run_config(kernel, config, bz, binary, points, reps):
+    """Boot one kernel in one MMU configuration and run every point."""
+    out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
     script = os.path.join(OUT, "raw", "%s-%s.sh" % (kernel, config))
     os.makedirs(os.path.dirname(script), exist_ok=True)
     with open(script, "w") as f:
@@ -465,13 +473,14 @@ def main():
         if args.compare:
             prepare_612()
         binaries = {k: build_bench(k) for k in kernels}
+        bzimages = {k: snapshot_kernel(k) for k in kernels}
         log("%d points x %d reps x %d configurations x %d kernel(s)"
             % (len(points), args.reps, len(configs), len(kernels)))
         # Both kernels of a configuration back to back: they see the same
         # host load as far as possible.
         for c in configs:
             for k in kernels:
-                run_config(k, c, binaries[k], points, args.reps)
+                run_config(k, c, bzimages[k], binaries[k], points, args.reps)
 
     data = {}
     for k in kernels:
