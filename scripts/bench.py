@@ -262,7 +262,9 @@ def fmt(x):
 
 
 def write_results(data):
-    keys = sorted(data, key=lambda k: (k[0], k[1], k[2], -k[3], k[4], k[5], k[6]))
+    order = list(KERNELS)
+    keys = sorted(data, key=lambda k: (order.index(k[0]), k[1], k[2], -k[3],
+                                       k[4], k[5], k[6]))
     with open(os.path.join(OUT, "results.csv"), "w") as f:
         f.write(",".join(COLUMNS + ["%s_%s" % (m, s) for m in METRICS
                                     for s in ("median", "min", "max")]) + "\n")
