@@ -9,7 +9,7 @@
 #   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout;
 #                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
-#   tests/platform-retries NAME[@CONFIG] REASON  up to 3 runs (see below)
+#   tests/platform-retries NAME[@CONFIG] REASON  up to 5 runs (see below)
 # A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
 # RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
 set -u
@@ -59,9 +59,9 @@ lookup() {
 # that range catches the bug and nothing a selftest does on purpose.  (The
 # exact address would need /proc/kallsyms, which takes minutes to read on the
 # KASAN kernel under TCG.)  A test that failed while it fired is run again,
-# up to three runs, all reported.
+# up to five runs, all reported.
 # Tests listed in tests/platform-retries (intermittent failures that the
-# unpatched base shows too) get the same three runs.
+# unpatched base shows too) get the same five runs.
 # See docs/platform-bugs.md.
 tracefs=/sys/kernel/tracing
 tcg_svm_watch() {
@@ -108,14 +108,14 @@ for t in "${tests[@]}"; do
 	: > "$log"
 	flaky=$(lookup "$t" "$TOP/tests/platform-retries")
 	note=
-	for try in 1 2 3; do
+	for try in 1 2 3 4 5; do
 		$tcg_watch && echo > $tracefs/trace
 		start=$(date +%s.%N)
 		(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
 		rc=$?
 		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 		echo "exit=$rc seconds=$secs" >> "$log"
-		[ $rc -eq 0 ] || [ $rc -eq 4 ] || [ $try -eq 3 ] && break
+		[ $rc -eq 0 ] || [ $rc -eq 4 ] || [ $try -eq 5 ] && break
 		if tcg_svm_hit; then
 			why="hit the QEMU TCG SVM bug (the guest ran at the host's VMRUN return address, docs/platform-bugs.md)"
 		elif [ -n "$flaky" ]; then
@@ -126,7 +126,7 @@ for t in "${tests[@]}"; do
 		tail -c 3000 "$log" | tail -n 8 | cut -c1-200 | sed "s/^/#   /"
 		echo "#   run $try (exit=$rc) $why; running it again"
 		echo "=== run $try $why; run $((try + 1)):" >> "$log"
-		note=" (run $((try + 1)) of 3, after a platform failure)"
+		note=" (run $((try + 1)) of 5, after a platform failure)"
 		retries=$((retries + 1))
 	done
 	if [ $rc -eq 0 ]; then
