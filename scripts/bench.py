@@ -316,14 +316,15 @@ def write_compare(data):
             a, b = f(data[k][m]), f(data[peer][m])
             ratio.append(a / b if b else (1.0 if a == b else float("inf")))
         rows.append((k, ratio))
+    # config, op, quirk, MiB, vCPUs, slot KiB, ioctl, ioctl min, re-touch, faults ours / 6.12
+    table = [(k[1], k[2], "on" if k[3] else "off", k[4], k[5], k[6], r[0], r[3], r[1],
+              statistics.median(data[k]["faults"]),
+              statistics.median(data[("mainline",) + k[1:]]["faults"])) for k, r in rows]
     with open(os.path.join(OUT, "compare.csv"), "w") as f:
         f.write("config,op,quirk,mem_mib,vcpus,slot_kib,ioctl_ratio,ioctl_min_ratio,"
                 "retouch_ratio,faults_ours,faults_mainline\n")
-        for k, r in rows:
-            f.write("%s,%s,%s,%d,%d,%d,%.3f,%.3f,%.3f,%g,%g\n" % (
-                k[1], k[2], "on" if k[3] else "off", k[4], k[5], k[6], r[0], r[3], r[1],
-                statistics.median(data[k]["faults"]),
-                statistics.median(data[("mainline",) + k[1:]]["faults"])))
+        for vals in table:
+            f.write("%s,%s,%s,%d,%d,%d,%.3f,%.3f,%.3f,%g,%g\n" % vals)
     with open(os.path.join(OUT, "compare.md"), "w") as f:
         f.write("# ours (6.1+series) / mainline (6.12), ratio of the medians\n\n"
                 "< 1: ours is faster. ioctl min: ratio of the fastest ioctl of each "
@@ -332,11 +333,8 @@ def write_compare(data):
                 "counts, ours / 6.12.\n\n"
                 "| config | op | quirk | MiB | vCPUs | slot KiB | ioctl | ioctl min | re-touch | faults |\n"
                 "|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
-        for k, r in rows:
-            f.write("| %s | %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %g / %g |\n" % (
-                k[1], k[2], "on" if k[3] else "off", k[4], k[5], k[6], r[0], r[3], r[1],
-                statistics.median(data[k]["faults"]),
-                statistics.median(data[("mainline",) + k[1:]]["faults"])))
+        for vals in table:
+            f.write("| %s | %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %g / %g |\n" % vals)
     return rows
 
 

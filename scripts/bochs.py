@@ -31,7 +31,6 @@ Examples:
   scripts/bochs.py --append 'kvm_intel.ept=1 kvm.tdp_mmu=0' --timeout 300 'cmd'
 """
 
-import argparse
 import fcntl
 import os
 import pty
@@ -280,18 +279,10 @@ def run(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", help="shell command (busybox sh) to run in the guest")
-    p.add_argument("--kernel", default=DEFAULT_KERNEL, help="bzImage to boot")
+    p = vm.runner_parser(__doc__, "bochs", MMU_CONFIGS,
+                         "shell command (busybox sh) to run in the guest")
     p.add_argument("--initramfs", default=DEFAULT_INITRAMFS,
                    help="initramfs from scripts/build-bochs-initramfs.sh")
-    p.add_argument("--config", help="MMU configuration from "
-                   "tests/mmu-configs-intel (e.g. vmx-shadow), adds its "
-                   "kernel parameters")
-    p.add_argument("--append", default="", help="extra kernel parameters")
-    p.add_argument("--timeout", type=int, default=600,
-                   help="hard limit in seconds, then Bochs is killed")
     p.add_argument("--out", default=os.path.join(TOP, "build/bochs/last"),
                    help="host directory for console.log, bochs.log, cmd; "
                    "emptied first")
@@ -303,19 +294,7 @@ def main(argv=None):
                    "(sets the guest's clock; not the speed)")
     p.add_argument("--keep", action="store_true",
                    help="keep the ISO and bochsrc in OUT/bochs-*")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="do not echo the guest's output")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="echo the boot log and the bochs command too")
-    args = p.parse_args(argv)
-    if args.config:
-        configs = mmu_configs()
-        if args.config not in configs:
-            p.error("unknown --config %s; known: %s" %
-                    (args.config, ", ".join(configs)))
-        args.append = (configs[args.config] + " " + args.append).strip()
-    if not os.path.isfile(args.kernel):
-        sys.exit("bochs: no kernel at %s; run 'make kernel' first" % args.kernel)
+    args = vm.runner_args(p, argv, mmu_configs(), "bochs")
     if not os.path.isfile(args.initramfs):
         sys.exit("bochs: no initramfs at %s; run "
                  "scripts/build-bochs-initramfs.sh" % args.initramfs)

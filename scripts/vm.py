@@ -184,34 +184,46 @@ def run(args):
     return status
 
 
-def main(argv=None):
+def runner_parser(doc, emulator, configs_file, command_help):
+    """The options both VM backends (QEMU here, Bochs in bochs.py) share."""
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", help="shell command to run in the guest")
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", help=command_help)
     p.add_argument("--kernel", default=DEFAULT_KERNEL, help="bzImage to boot")
-    p.add_argument("--config", help="MMU configuration from tests/mmu-configs "
-                   "(e.g. svm-shadow), adds its kernel parameters")
+    p.add_argument("--config", help="MMU configuration from %s, adds its "
+                   "kernel parameters" % os.path.relpath(configs_file, TOP))
     p.add_argument("--append", default="", help="extra kernel parameters")
     p.add_argument("--timeout", type=int, default=600,
-                   help="hard limit in seconds, then qemu is killed")
-    p.add_argument("--out", default=os.path.join(TOP, "build/vm/last"),
-                   help="host directory shared writable with the guest "
-                   "($OUT inside); it is emptied first")
-    p.add_argument("--smp", type=int, default=2)
-    p.add_argument("--mem", default="4G")
+                   help="hard limit in seconds, then %s is killed" % emulator)
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not echo the guest's output")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="echo the boot log and the qemu command too")
+                   help="echo the boot log and the %s command too" % emulator)
+    return p
+
+
+def runner_args(p, argv, configs, tool):
+    """Parse; add --config's kernel parameters; check that the kernel exists."""
     args = p.parse_args(argv)
     if args.config:
-        configs = mmu_configs()
         if args.config not in configs:
             p.error("unknown --config %s; known: %s" %
                     (args.config, ", ".join(configs)))
         args.append = (configs[args.config] + " " + args.append).strip()
     if not os.path.isfile(args.kernel):
-        sys.exit("vm: no kernel at %s; run 'make kernel' first" % args.kernel)
+        sys.exit("%s: no kernel at %s; run 'make kernel' first" % (tool, args.kernel))
+    return args
+
+
+def main(argv=None):
+    p = runner_parser(__doc__, "qemu", MMU_CONFIGS, "shell command to run in the guest")
+    p.add_argument("--out", default=os.path.join(TOP, "build/vm/last"),
+                   help="host directory shared writable with the guest "
+                   "($OUT inside); it is emptied first")
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--mem", default="4G")
+    args = runner_args(p, argv, mmu_configs(), "vm")
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("vm: qemu-system-x86_64 not found; run 'make deps'")
     return run(args)
