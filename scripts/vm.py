@@ -63,7 +63,10 @@ def qemu_command(args, out):
         "console=ttyS0", "panic=-1", "root=/dev/root", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=131072,cache=loose",
         "ro", "init=" + os.path.join(TOP, "scripts/guest-init"),
-        "slotzap.out=" + out, "slotzap.top=" + TOP, args.append,
+        "slotzap.out=" + out, "slotzap.top=" + TOP,
+        # a hung kernel ends the run at its first soft lockup report (a
+        # splat, so a failure), not minutes later at the timeout
+        "softlockup_panic=1", args.append,
     ]).strip()
     return [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",

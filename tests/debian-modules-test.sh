@@ -116,7 +116,9 @@ guest() {
 		rc=$?
 		check "$cfg: bit 7 reported ($(grep '^MMU' "$OUT/bit7-$cfg.txt"))" test "$rc" = 0
 		if [ -n "$SELFTESTS" ]; then
-			"$TOP/scripts/run-selftests.sh" -c "$cfg" -o "$OUT/selftests-$cfg" $SELFTESTS |
+			# -n: no kvm_exit tracepoint; with it on, this kernel hung
+			# under TCG (docs/platform-bugs.md, section 4)
+			"$TOP/scripts/run-selftests.sh" -n -c "$cfg" -o "$OUT/selftests-$cfg" $SELFTESTS |
 				tee "$OUT/selftests-$cfg.tap"
 			for st in $SELFTESTS; do
 				n=$(grep -E "^(not )?ok [0-9]+ $st( |$)" "$OUT/selftests-$cfg.tap")
