@@ -1,8 +1,7 @@
 #!/bin/bash
 # Run the installed KVM selftests and print KTAP, one result per test.
 # Runs inside the test VM (scripts/vm.py), but works on any host with KVM.
-#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [-n] [TEST...]
-#   -n: no kvm_exit tracepoint watch (see below)
+#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [TEST...]
 # Tests default to build/selftests/install/tests.txt, in order.
 #
 # kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
@@ -18,13 +17,11 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 INST=$TOP/build/selftests/install
 config=none
 results=${OUT:-/tmp/selftest-results}
-watch=true
-while getopts c:o:n opt; do
+while getopts c:o: opt; do
 	case $opt in
 	c) config=$OPTARG ;;
 	o) results=$OPTARG ;;
-	n) watch=false ;;
-	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [-n] [TEST...]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [TEST...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -65,8 +62,6 @@ lookup() {
 # up to five runs, all reported.
 # Tests listed in tests/platform-retries (intermittent failures that the
 # unpatched base shows too) get the same five runs.
-# -n leaves the tracepoint off (Debian's kernel under TCG hung with it on:
-# docs/platform-bugs.md, section 4).
 # See docs/platform-bugs.md.
 tracefs=/sys/kernel/tracing
 tcg_svm_watch() {
@@ -80,7 +75,7 @@ tcg_svm_hit() {
 	$tcg_watch && grep -q 'kvm_exit:' $tracefs/trace
 }
 tcg_watch=false
-$watch && tcg_svm_watch && tcg_watch=true
+tcg_svm_watch && tcg_watch=true
 
 mkdir -p "$results/logs"
 ulimit -c 0
