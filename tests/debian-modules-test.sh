@@ -66,11 +66,20 @@ guest() {
 	# and then, with the stock modules too (docs/platform-bugs.md, 4).
 	holder=
 	kvm_hold() {
+		local i
+		rm -f /tmp/kvm-held
 		python3 -c 'import fcntl, os, signal
 kvm = os.open("/dev/kvm", os.O_RDWR)
 vm = fcntl.ioctl(kvm, 0xAE01, 0)  # KVM_CREATE_VM
+open("/tmp/kvm-held", "w").close()
 signal.pause()' &
 		holder=$!
+		for i in $(seq 60); do
+			[ -e /tmp/kvm-held ] && return 0
+			sleep 1
+		done
+		echo "kvm_hold: no VM created within 60 s"
+		return 1
 	}
 	kvm_release() {
 		[ -n "$holder" ] || return 0
