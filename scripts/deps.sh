@@ -3,9 +3,9 @@
 # when all are installed already).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$TOP/patches/BASE"
 
 PKGS=(
-	linux-source-6.1                          # the base (patches/BASE)
 	gcc libc6-dev make flex bison bc          # kernel and selftest build
 	libelf-dev libssl-dev rsync cpio xz-utils kmod
 	ccache                                    # fast rebuilds (every series prefix)
@@ -15,5 +15,16 @@ PKGS=(
 	sudo                                      # nx_huge_pages_test.sh calls sudo
 	gnuplot-nox                               # make bench: build/bench/bench.png
 )
+
+# The base and the Debian kernel headers at exactly the versions that
+# patches/BASE pins. Another installed version of the source package is
+# reported, not replaced: scripts/source.sh fetches the pinned one.
+have=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$PACKAGE" 2>/dev/null | awk '$1 == "ii" { print $2 }' || true)
+if [ -z "$have" ]; then
+	PKGS+=("$PACKAGE=$VERSION")
+elif [ "$have" != "$VERSION" ]; then
+	log "make deps: $PACKAGE $have is installed, the base is $VERSION (patches/BASE); source.sh fetches $VERSION. To move the base: make rebase VERSION=$have"
+fi
+PKGS+=("linux-headers-$DEBIAN_ABI=$VERSION")
 
 install_pkgs "make deps" "${PKGS[@]}"

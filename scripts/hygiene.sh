@@ -1,6 +1,6 @@
 #!/bin/bash
 # Series hygiene, for 'make check':
-#  - the installed base is the one patches/BASE pins;
+#  - build/linux's base is the one patches/BASE pins;
 #  - the series applies to the pristine base with 'git am', patch by patch;
 #  - checkpatch.pl --strict finds nothing (patches/checkpatch-exceptions
 #    lists accepted findings: PATCH|MESSAGE PREFIX|REASON);
@@ -25,12 +25,13 @@ mapfile -t patches < <(series_patches)
 n=${#patches[@]}
 
 # --- the pinned base ------------------------------------------------------
-have=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null)
+# build/linux's base commit is the pinned package version's tarball.
+subject=$(git -C "$SRC" log -1 --format=%s base)
 kver=$(git -C "$SRC" show base:Makefile | awk '/^VERSION/{v=$3} /^PATCHLEVEL/{p=$3} /^SUBLEVEL/{s=$3} END{print v"."p"."s}')
-if [ "$have" = "$VERSION" ] && [ "$kver" = "$KERNEL" ]; then
+if [ "$subject" = "Linux $KERNEL (Debian $PACKAGE $VERSION)" ] && [ "$kver" = "$KERNEL" ]; then
 	result pass "hygiene base is $PACKAGE $VERSION (Linux $KERNEL)"
 else
-	result fail "hygiene base is $PACKAGE $VERSION (Linux $KERNEL)" "installed $have, tree holds Linux $kver"
+	result fail "hygiene base is $PACKAGE $VERSION (Linux $KERNEL)" "build/linux's base is '$subject', Linux $kver"
 fi
 
 # --- checkpatch -------------------------------------------------------------

@@ -38,6 +38,37 @@ kmake() {
 		"$@"
 }
 
+# base_tarball PACKAGE VERSION: print the path of the kernel tarball that
+# Debian's PACKAGE (linux-source-6.1) ships at exactly VERSION. The installed
+# package's /usr/src tarball when its version is VERSION; otherwise the .deb
+# is fetched with 'apt-get download' (no install) into build/debs and its
+# tarball extracted there once.
+base_tarball() {
+	local pkg=$1 ver=$2 have deb tar dir=$BUILD/debs
+	local name=/usr/src/${pkg}.tar.xz
+	have=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$pkg" 2>/dev/null | awk '$1 == "ii" { print $2 }' || true)
+	if [ "$have" = "$ver" ] && [ -f "$name" ]; then
+		echo "$name"
+		return 0
+	fi
+	tar=$dir/${pkg}_${ver}.tar.xz
+	if [ ! -f "$tar" ]; then
+		mkdir -p "$dir"
+		deb=$(ls "$dir/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1)
+		if [ -z "$deb" ]; then
+			log "downloading $pkg=$ver (apt-get download, not installed)"
+			(cd "$dir" && timed download apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
+				die "cannot download $pkg=$ver; run 'apt-get update' as root, and check that bookworm and bookworm-security are in /etc/apt/sources.list ('apt-cache madison $pkg' lists the versions)"
+			deb=$(ls "$dir/${pkg}_${ver//:/%3a}_"*.deb | head -1)
+		fi
+		log "taking the tarball out of $(basename "$deb")"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$name" > "$tar.tmp" ||
+			die "$deb holds no $name"
+		mv "$tar.tmp" "$tar"
+	fi
+	echo "$tar"
+}
+
 need_source() {
 	[ -e "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
 }
@@ -48,14 +79,17 @@ series_patches() {
 	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$TOP/patches/series"
 }
 
-# install_pkgs WHAT PKG...: apt-get install the packages that are missing
+# install_pkgs WHAT PKG[=VERSION]...: apt-get install the packages that are missing
 # (a quick no-op when all are there); WHAT names the caller in messages.
 install_pkgs() {
 	local what=$1 p sudo=
 	shift
 	local missing=()
-	for p in "$@"; do
-		[ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")
+	for p in "$@"; do   # PKG or PKG=VERSION (that exact version)
+		case $p in
+		*=*) [ "$(dpkg-query -W -f '${db:Status-Abbrev}${Version}' "${p%%=*}" 2>/dev/null)" = "ii ${p#*=}" ] || missing+=("$p") ;;
+		*) [ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p") ;;
+		esac
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
 		log "$what: all $# packages are installed"

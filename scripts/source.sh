@@ -11,7 +11,7 @@ STAMP=$BUILD/source.stamp        # "<hash of patches> <HEAD after applying>"
 
 patches_hash() {
 	{
-		grep -E '^(PACKAGE|VERSION|KERNEL|TARBALL)=' "$TOP/patches/BASE"
+		grep -E '^(PACKAGE|VERSION|KERNEL)=' "$TOP/patches/BASE"
 		series_patches | while read -r p; do
 			echo "== $p"
 			cat "$TOP/patches/$p"
@@ -19,27 +19,26 @@ patches_hash() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# An installed package of another version is no error: the pinned one is
+# fetched (base_tarball); say how to move the base to it.
 check_package() {
 	local have
-	have=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null) ||
-		die "package $PACKAGE is not installed; run 'make deps'"
-	[ -f "$TARBALL" ] || die "$TARBALL is missing; reinstall $PACKAGE ('make deps')"
-	if [ "$have" != "$VERSION" ]; then
-		warn "**************************************************************"
-		warn "$PACKAGE $have is installed, but patches/BASE pins $VERSION."
-		warn "The series was made for $KERNEL; applying it anyway."
-		warn "**************************************************************"
+	have=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null || true)
+	if [ -n "$have" ] && [ "$have" != "$VERSION" ]; then
+		log "$PACKAGE $have is installed; the series is based on $VERSION (patches/BASE), which is used"
+		log "to move the base to $have: make rebase VERSION=$have"
 	fi
 }
 
 extract_base() {
-	local tmp=$BUILD/linux.tmp ver
+	local tmp=$BUILD/linux.tmp ver TARBALL
+	TARBALL=$(base_tarball "$PACKAGE" "$VERSION")
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	log "extracting $TARBALL"
 	timed extract tar -xJf "$TARBALL" -C "$tmp" --strip-components=1
 	ver=$(make -s -C "$tmp" kernelversion 2>/dev/null)
-	[ "$ver" = "$KERNEL" ] || warn "tarball holds Linux $ver, patches/BASE pins $KERNEL"
+	[ "$ver" = "$KERNEL" ] || die "$TARBALL holds Linux $ver, but patches/BASE says KERNEL=$KERNEL for $PACKAGE $VERSION; fix patches/BASE (make rebase VERSION=$VERSION writes it from the package)"
 	log "committing the pristine base (about 20 s)"
 	git -C "$tmp" init -q -b series
 	git -C "$tmp" config user.name kvm-slotzap
@@ -103,6 +102,11 @@ main() {
 			return 0
 		fi
 		check_no_local_work
+		if [ "$(git -C "$SRC" log -1 --format=%s base)" != "Linux $KERNEL (Debian $PACKAGE $VERSION)" ]; then
+			log "$SRC is based on '$(git -C "$SRC" log -1 --format=%s base)'; extracting $PACKAGE $VERSION instead"
+			rm -rf "$SRC"
+			extract_base
+		fi
 	else
 		extract_base
 	fi
