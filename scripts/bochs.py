@@ -46,7 +46,9 @@ import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import vm  # noqa: E402  (SPLAT, find_splats, defaults)
+import vm  # noqa: E402  (defaults, option parsing)
+sys.path.insert(0, vm.TOP)
+from harness import console  # noqa: E402
 
 TOP = vm.TOP
 DEFAULT_KERNEL = vm.DEFAULT_KERNEL
@@ -86,7 +88,8 @@ def make_iso(args, work):
     with open(os.path.join(iso, "boot/cmd.cpio"), "wb") as f:
         f.write(cpio_newc({"cmd": (0o100644, (args.command + "\n").encode())}))
     cmdline = " ".join([
-        "console=ttyS0,115200", "panic=0", "rdinit=/init", args.append,
+        "console=ttyS0,115200", "panic=0", "rdinit=/init", "printk.time=1",
+        args.append,
     ]).strip()
     with open(os.path.join(iso, "boot/grub/grub.cfg"), "w") as f:
         f.write("set timeout=0\nset default=0\n"
@@ -251,7 +254,11 @@ def run(args):
         if m:
             status = int(m.group(1))
 
-    splats = vm.find_splats(lines)
+    try:
+        splats = console.check(lines)
+    except console.Unjudgeable as e:
+        print("bochs: cannot judge the console: %s" % e, file=sys.stderr)
+        return 125
     for _, splat in splats:
         print("bochs: KERNEL SPLAT in the console:", file=sys.stderr)
         print("\n".join("    " + l for l in splat), file=sys.stderr)

@@ -1,86 +1,90 @@
 #!/bin/bash
 # 'make check': build what is needed, then the whole test suite:
-#   smoke test of the VM, the KVM selftest matrix (every MMU configuration),
-#   real QEMU guests, Intel VMX under Bochs, the Debian 12 modules, the
-#   memslot tests on a debug kernel (KASAN, lockdep, ...),
-#   series hygiene (base, checkpatch, every prefix builds, KVM-GT compiles).
+#   the harness's own unit tests, the builds, the test plan, a smoke test of
+#   the VM, the KVM selftest matrix (every MMU configuration), real QEMU
+#   guests, Intel VMX under Bochs, the Debian 12 modules, the memslot tests
+#   on a debug kernel (KASAN, lockdep, ...), series hygiene (base,
+#   checkpatch, every prefix builds, KVM-GT compiles).
+# Every stage's exit status is recorded in build/results/stages.tsv next to
+# its results file; the verdict (harness/results.py) counts a stage that
+# failed without a failed result, or wrote none, as a failure of its own.
 # Prints a per-stage time table and ends with 'N passed, N failed, N skipped'.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+cd "$TOP"
 
 RES=$BUILD/results
+rm -rf "$RES"        # nothing of an earlier run is ever counted
 mkdir -p "$RES"
-rm -f "$RES"/*.results
+STAGES=$RES/stages.tsv
+: > "$STAGES"
 times=()
-stage() {   # stage NAME CMD...: run, time, and record a failure as a result
-	local name=$1 start rc=0
-	shift
+
+# stage NAME RESULTS TIMEOUT CMD...: run CMD (which writes build/results/RESULTS)
+# under a hard TIMEOUT in seconds, time it, record its exit status.
+stage() {
+	local name=$1 rfile=$2 tmo=$3 start rc=0
+	shift 3
 	start=$(date +%s)
-	"$@" || rc=$?
-	times+=("$(printf '%-10s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo '  FAILED')")")
+	timeout -k 60 "$tmo" "$@" || rc=$?
+	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - start))" "$rfile" >> "$STAGES"
+	times+=("$(printf '%-11s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo "  FAILED (exit $rc)")")")
 	return $rc
 }
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$RES/build.results"; }
-builds_ok=1
-for s in deps source kernel selftests; do
-	case $s in
-	deps) cmd=("$TOP/scripts/deps.sh") ;;
-	source) cmd=("$TOP/scripts/source.sh") ;;
-	kernel) cmd=("$TOP/scripts/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config") ;;
-	selftests) cmd=("$TOP/scripts/build-selftests.sh") ;;
-	esac
-	if stage "$s" "${cmd[@]}"; then
-		record pass "step $s"
+# step NAME WHAT TIMEOUT CMD...: a stage whose one result is its exit status.
+step() {
+	local name=$1 what=$2 rc=0
+	shift 2
+	stage "$name" "$name.results" "$@" || rc=$?
+	if [ $rc -eq 0 ]; then
+		printf 'pass\t%s\t\n' "$what" > "$RES/$name.results"
 	else
-		record fail "step $s" "see the output above"
-		builds_ok=
-		break
+		printf 'fail\t%s\texit %s, see the output above\n' "$what" "$rc" > "$RES/$name.results"
 	fi
-done
+	return $rc
+}
+
+log "the harness's own unit tests"
+step unit "harness unit tests (python3 -m unittest)" 300 \
+	python3 -m unittest discover -s "$TOP/harness/tests" -t "$TOP"
+builds_ok=1
+step deps "step deps" 1800 "$TOP/scripts/deps.sh" &&
+step source "step source" 1800 "$TOP/scripts/source.sh" &&
+step kernel "step kernel" 3600 "$TOP/scripts/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config" &&
+step selftests "step selftests" 1800 "$TOP/scripts/build-selftests.sh" || builds_ok=
 
 if [ -n "$builds_ok" ]; then
+	log "the test plan: every name in tests/ is a known test and configuration"
+	step plan "test plan (tests/*) names known tests and configurations" 60 \
+		python3 -m harness.plan check --tests "$BUILD/selftests/install/tests.txt"
 	log "smoke test: boot, SVM in /proc/cpuinfo, /dev/kvm"
-	if stage smoke "$TOP/scripts/vm.py" --timeout 300 --out "$BUILD/vm/smoke" \
-			'grep -qw svm /proc/cpuinfo && test -c /dev/kvm && grep -q . /sys/module/kvm_amd/parameters/npt'; then
-		printf 'pass\tsmoke VM boots, SVM and /dev/kvm present\t\n' > "$RES/smoke.results"
-	else
-		printf 'fail\tsmoke VM boots, SVM and /dev/kvm present\tbuild/vm/smoke/console.log\n' > "$RES/smoke.results"
-	fi
+	step smoke "smoke VM boots, SVM and /dev/kvm present" 400 \
+		"$TOP/scripts/vm.py" --timeout 300 --out "$BUILD/vm/smoke" \
+		'grep -qw svm /proc/cpuinfo && test -c /dev/kvm && grep -q . /sys/module/kvm_amd/parameters/npt'
 	log "KVM selftest matrix"
-	stage matrix "$TOP/scripts/matrix.py"
+	stage matrix matrix.results 5700 "$TOP/scripts/matrix.py"
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
-	stage qemu "$TOP/scripts/qemu-guests.sh"
+	stage qemu qemu.results 1800 "$TOP/scripts/qemu-guests.sh"
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
-	if stage intel-deps "$TOP/scripts/bochs-deps.sh"; then
-		stage intel "$TOP/scripts/intel-matrix.py"
-	else
-		printf 'fail\tIntel: Bochs packages\tsee the output above\n' > "$RES/intel.results"
-	fi
+	step intel-deps "Intel: Bochs packages" 900 "$TOP/scripts/bochs-deps.sh" &&
+		stage intel intel.results 1800 "$TOP/scripts/intel-matrix.py"
 	log "Debian 12 modules: package, then test on Debian's own kernel"
-	if stage debmod-pkg "$TOP/scripts/debian-modules.sh" package; then
-		stage debmod-test "$TOP/tests/debian-modules-test.sh"
-	else
-		printf 'fail\tDebian modules: build and package\tsee the output above\n' > "$RES/debian-modules.results"
-	fi
+	step debmod-pkg "Debian modules: build and package" 1800 "$TOP/scripts/debian-modules.sh" package &&
+		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
 	log "debug kernel (KASAN, lockdep, list/VM/RCU checks): the memslot tests in every MMU configuration"
-	if stage debug-kern "$TOP/scripts/build-kernel.sh" "$OBJ_DEBUG" \
-			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config"; then
-		stage debug "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
+	step debug-kern "debug kernel build" 3600 "$TOP/scripts/build-kernel.sh" "$OBJ_DEBUG" \
+			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
+		stage debug debug.results 2700 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
 			--name debug $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
-	else
-		printf 'fail\tdebug kernel build\tsee the output above\n' > "$RES/debug.results"
-	fi
 fi
 log "series hygiene"
-stage hygiene "$TOP/scripts/hygiene.sh"
+stage hygiene hygiene.results 3600 "$TOP/scripts/hygiene.sh"
 
 echo
 echo "Stage times:"
 printf '  %s\n' "${times[@]}"
-[ -f "$RES/summary.txt" ] && { echo; cat "$RES/summary.txt"; }
-[ -f "$RES/debug-summary.txt" ] && { echo; cat "$RES/debug-summary.txt"; }
+for f in summary.txt debug-summary.txt; do
+	[ -f "$RES/$f" ] && { echo; cat "$RES/$f"; }
+done
 echo
-cat "$RES"/*.results | awk -F'\t' '$1 == "fail" { print "FAILED: " $2 (length($3) ? " (" $3 ")" : "") }'
-cat "$RES"/*.results | awk -F'\t' '
-	{ n[$1]++ }
-	END { printf "%d passed, %d failed, %d skipped\n", n["pass"], n["fail"], n["skip"]; exit n["fail"] > 0 }'
+exec python3 -m harness.results verdict "$RES"

@@ -27,7 +27,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bochs  # noqa: E402
-import matrix  # noqa: E402  (parse_tap, splats_by_test, counts_line, write_results)
+sys.path.insert(0, bochs.TOP)
+from harness import ktap, results as hres  # noqa: E402
+from harness.console import blame_file as blame_console  # noqa: E402
 
 TOP = bochs.TOP
 RESULTS = os.path.join(TOP, "build/results")
@@ -61,13 +63,13 @@ def run_config(config, tests, timeout, kernel):
                if l.startswith(("ok ", "not ok ", "#", "TAP ", "1.."))]
     with open(os.path.join(out, "results.tap"), "w") as f:
         f.write("\n".join(tap) + "\n")
-    results = matrix.parse_tap(os.path.join(out, "results.tap"))
+    results = ktap.parse("\n".join(tap))
     for test in tests:
         if test not in results:
             why = {124: "Bochs timed out after %ds" % timeout,
                    125: "the guest died"}.get(status, "no result")
             results[test] = ("fail", "not run: " + why)
-    for test, first in matrix.splats_by_test(console).items():
+    for test, first in blame_console(console).items():
         results[test] = ("fail", "kernel splat: " + first)
     with open(os.path.join(out, "results.txt"), "w") as f:
         for test, (st, detail) in results.items():
@@ -155,12 +157,12 @@ def main():
                     "not ok" if st == "fail" else "ok", n, c, t, detail))
     summary = ["1..%d" % n] + lines + [""]
     for c in configs:
-        summary.append(matrix.counts_line(c, table[c], walls[c], ": " + timings[c]))
+        summary.append(hres.counts_line(c, table[c], walls[c], ": " + timings[c]))
     summary.append("intel matrix wall time: %.0fs" % total)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "intel-summary.txt"), "w") as f:
         f.write("\n".join(summary) + "\n")
-    matrix.write_results(os.path.join(RESULTS, "intel.results"),
+    hres.write_results(os.path.join(RESULTS, "intel.results"),
                          [(c, table[c]) for c in configs])
     print("\n".join(summary))
     failed = any(st == "fail" for c in configs for st, _ in table[c].values())

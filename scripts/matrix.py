@@ -7,8 +7,8 @@ Each configuration (tests/mmu-configs) boots the test kernel with its
 parameters and runs scripts/run-selftests.sh inside. Per configuration,
 build/results/CONFIG/ keeps results.tap, results.txt (test, status, detail),
 logs/TEST.log and console.log. A kernel splat fails the test that was
-running (or the boot). When the VM dies mid-run, a fresh one runs the rest
-(see run_config(); its files are in CONFIG/bootN/).
+running (or the boot). When the VM dies mid-run, the running test fails and
+a fresh VM runs the rest (see run_config(); its files are in CONFIG/bootN/).
 build/results/matrix.results has one line per test and configuration for
 `make check`; build/results/summary.txt the table.
 With --name NAME (e.g. another --kernel), results go to build/results/NAME-CONFIG/,
@@ -17,69 +17,18 @@ NAME.results and NAME-summary.txt instead, and tests are labelled TEST@NAME-CONF
 
 import argparse
 import os
-import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
+sys.path.insert(0, vm.TOP)
+from harness import ktap  # noqa: E402
+from harness.console import blame_file  # noqa: E402
+from harness.results import counts_line, write_results  # noqa: E402
 
 TOP = vm.TOP
 RESULTS = os.path.join(TOP, "build/results")
-TAP_LINE = re.compile(r"^(not )?ok \d+ (\S+)(?: # (.*))?$")
-
-
-def parse_tap(path):
-    """test -> (status, detail) from a KTAP file written by the runner."""
-    results = {}
-    if not os.path.exists(path):
-        return results
-    with open(path) as f:
-        for line in f:
-            m = TAP_LINE.match(line.rstrip("\n"))
-            if not m:
-                continue
-            detail = m.group(3) or ""
-            if m.group(1):
-                status = "fail"
-            elif detail.startswith("SKIP"):
-                status, detail = "skip", detail[4:].strip()
-            else:
-                status = "pass"
-            results[m.group(2)] = (status, detail)
-    return results
-
-
-def splats_by_test(console):
-    """test (or 'boot') -> first line of the first kernel splat it caused."""
-    with open(console, errors="replace") as f:
-        lines = f.read().splitlines()
-    blamed = {}
-    for index, splat in vm.find_splats(lines):
-        test = "boot"
-        for line in reversed(lines[:index]):
-            m = re.search(r"# RUN (\S+)", line)
-            if m:
-                test = m.group(1)
-                break
-        blamed.setdefault(test, splat[2 if len(splat) > 2 else 0].strip())
-    return blamed
-
-
-def counts_line(label, results, wall, extra=""):
-    """'CONFIG  N passed, N failed, N skipped  (Ns...)' for one configuration."""
-    counts = {s: sum(1 for st, _ in results.values() if st == s)
-              for s in ("pass", "fail", "skip")}
-    return "%-16s %3d passed, %3d failed, %3d skipped  (%.0fs%s)" % (
-        label, counts["pass"], counts["fail"], counts["skip"], wall, extra)
-
-
-def write_results(path, labelled):
-    """The make check results file: one line per test and configuration."""
-    with open(path, "w") as f:
-        for label, results in labelled:
-            for t, (st, detail) in results.items():
-                f.write("%s\tselftest %s@%s\t%s\n" % (st, t, label, detail))
 
 
 MAX_BOOTS = 3
@@ -94,60 +43,54 @@ def run_boot(config, tests, timeout, kernel, out):
     return status, os.path.join(out, "results.tap")
 
 
-def run_config(config, tests, timeout, kernel, label):
-    """Run TESTS in CONFIG; a VM that dies mid-run is booted again.
+def run_config(config, tests, timeout, kernel, label, boot=run_boot):
+    """Run TESTS in CONFIG (all when empty) -> ({test: (status, detail)}, wall).
 
-    The test that was running when the VM died (QEMU exited or timed out
-    before the runner reported it) fails if the console shows a kernel
-    splat, or if it kills a VM a second time; otherwise (the TCG nested-SVM
-    bugs of docs/platform-bugs.md take the whole test VM down now and then)
-    it runs once more in a fresh VM, and its result says so. The tests after
-    it run in the fresh VM too. At most MAX_BOOTS VMs per configuration.
+    BOOT(config, tests, timeout, kernel, out) runs one VM and returns (VM
+    status, path of its KTAP). A kernel splat fails the test it is blamed
+    on. When the VM dies before the runner reported every test, the test
+    that was running fails (a VM death is never retried: nothing tells a
+    series bug that kills the VM from the platform's), and the tests after
+    it run in a fresh VM. At most MAX_BOOTS VMs per configuration.
     """
     out = os.path.join(RESULTS, label)
-    print("==> matrix: %s (%s)" % (config, vm.mmu_configs()[config]), flush=True)
     start = time.time()
-    results, notes, deaths, remaining = {}, {}, {}, list(tests)
-    for boot in range(1, MAX_BOOTS + 1):
-        bout = out if boot == 1 else os.path.join(out, "boot%d" % boot)
+    results, remaining = {}, list(tests)
+    for n in range(1, MAX_BOOTS + 1):
+        bout = out if n == 1 else os.path.join(out, "boot%d" % n)
         left = max(300, int(timeout - (time.time() - start)))
-        status, tap = run_boot(config, remaining, left, kernel, bout)
+        status, tap = boot(config, remaining, left, kernel, bout)
         console = os.path.join(bout, "console.log")
-        got = parse_tap(tap)
-        listed = re.findall(r"^# tests: (.*)$", open(tap).read(), re.M) \
-            if os.path.exists(tap) else []
-        if not listed:
-            results["runner"] = ("fail", "no test started (VM status %d); see %s"
-                                 % (status, console))
+        text = ktap.read(tap)
+        names = ktap.planned(text)
+        if names is None:
+            results["runner@boot%d" % n] = (
+                "fail", "no test started (VM status %d); see %s" % (status, console))
             break
-        names = listed[0].split()
-        for t, (st, detail) in got.items():
-            results[t] = (st, detail + notes.get(t, ""))
-        splats = splats_by_test(console)
-        for t, first in splats.items():
+        got = ktap.parse(text)
+        results.update(got)
+        for t, first in blame_file(console).items():
             results[t] = ("fail", "kernel splat: " + first)
         missing = [t for t in names if t not in got]
         if not missing:
+            if status != 0 and not any(st == "fail" for st, _ in results.values()):
+                results["runner@boot%d" % n] = (
+                    "fail", "the VM exited %d after every test reported; see %s" % (status, console))
             break
-        died = missing[0]
         why = {124: "the VM timed out", 125: "the VM died"}.get(
             status, "the VM exited with status %d" % status)
-        deaths[died] = deaths.get(died, 0) + 1
-        print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, boot, console),
+        died = missing[0]
+        print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)
-        if died in splats or deaths[died] > 1 or boot == MAX_BOOTS:
-            results.setdefault(died, ("fail", "%s while it ran; see %s" % (why, console)))
-            remaining = missing[1:]
-        else:
-            notes[died] = " (%s during run 1, with no kernel message; run again in a fresh VM: %s)" % (
-                why, os.path.relpath(console, TOP))
-            remaining = missing
+        results.setdefault(died, ("fail", "%s while it ran; see %s" % (why, console)))
+        remaining = missing[1:]
         if not remaining:
             break
-        if boot == MAX_BOOTS:
+        if n == MAX_BOOTS:
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
     wall = time.time() - start
+    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.txt"), "w") as f:
         for test, (st, detail) in results.items():
             f.write("%s\t%s\t%s\n" % (test, st, detail))
@@ -178,6 +121,7 @@ def main():
     label = {c: "%s-%s" % (args.name, c) if args.name else c for c in configs}
     table, walls = {}, {}
     for c in configs:
+        print("==> matrix: %s (%s)" % (c, vm.mmu_configs()[c]), flush=True)
         table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c])
 
     tests = []
@@ -202,7 +146,7 @@ def main():
     write_results(os.path.join(RESULTS, (args.name or "matrix") + ".results"),
                   [(label[c], table[c]) for c in configs])
     print("\n".join(lines))
-    failed = any(st == "fail" for c in configs for st, _ in table[c].values())
+    failed = any(st in ("fail", "crashed") for c in configs for st, _ in table[c].values())
     return 1 if failed else 0
 
 

@@ -9,7 +9,7 @@
 #   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout;
 #                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
-#   tests/platform-retries NAME[@CONFIG] REASON  up to 5 runs (see below)
+#   tests/platform-retries  the retry policy (harness/retry.py; see below)
 # A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
 # RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
 set -u
@@ -50,32 +50,24 @@ lookup() {
 		'$1 == t || $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }'
 }
 
-# QEMU's TCG emulation of SVM (QEMU 7.2, Debian 12) now and then resumes a
-# nested guest with its host's state: the selftest's vCPU then runs at the
-# instruction after VMRUN in this kernel's __svm_vcpu_run, with this kernel's
-# CR3, and dies (KVM_EXIT_SHUTDOWN, a stuck vCPU).  Selftest guests run their
-# code at low addresses (0x400000 and up); none maps anything in the range of
-# the host's kernel and module text, so a kvm_exit tracepoint filtered on
-# that range catches the bug and nothing a selftest does on purpose.  (The
-# exact address would need /proc/kallsyms, which takes minutes to read on the
-# KASAN kernel under TCG.)  A test that failed while it fired is run again,
-# up to five runs, all reported.
-# Tests listed in tests/platform-retries (intermittent failures that the
-# unpatched base shows too) get the same five runs.
-# See docs/platform-bugs.md.
+# Retries: the policy is harness/retry.py's, from tests/platform-retries.
+# After a failed run the runner appends the kvm_exit trace lines that the
+# platform signatures look for (a guest RIP in the host's kernel text, a
+# guest shutdown) to the test's log and asks the policy; a failure that
+# matches no allowed signature, or shows a series assertion, is final. At
+# most one more run, and its pass is reported as flaky. docs/platform-bugs.md.
 tracefs=/sys/kernel/tracing
-tcg_svm_watch() {
+trace_watch() {
 	[ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null || return 1
 	[ -d $tracefs/events/kvm/kvm_exit ] || return 1
-	echo "guest_rip >= 0xffffffff80000000" > $tracefs/events/kvm/kvm_exit/filter &&
+	# SVM_EXIT_SHUTDOWN is 0x7f
+	echo "guest_rip >= 0xffffffff80000000 || exit_reason == 127" > $tracefs/events/kvm/kvm_exit/filter &&
 		echo 1 > $tracefs/events/kvm/kvm_exit/enable || return 1
 	trap 'echo 0 > $tracefs/events/kvm/kvm_exit/enable; echo 0 > $tracefs/events/kvm/kvm_exit/filter' EXIT
 }
-tcg_svm_hit() {
-	$tcg_watch && grep -q 'kvm_exit:' $tracefs/trace
-}
-tcg_watch=false
-tcg_svm_watch && tcg_watch=true
+watching=false
+trace_watch && watching=true
+sysmap=${OUT:-/nonexistent}/System.map
 
 mkdir -p "$results/logs"
 ulimit -c 0
@@ -107,27 +99,28 @@ for t in "${tests[@]}"; do
 	log=$results/logs/$t.log
 	echo "# RUN $t ${args:-}"
 	: > "$log"
-	flaky=$(lookup "$t" "$TOP/tests/platform-retries")
-	note=
-	for try in 1 2 3 4 5; do
-		$tcg_watch && echo > $tracefs/trace
+	note= fnote=
+	for try in 1 2; do
+		$watching && echo > $tracefs/trace
 		start=$(date +%s.%N)
 		(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
 		rc=$?
 		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 		echo "exit=$rc seconds=$secs" >> "$log"
-		[ $rc -eq 0 ] || [ $rc -eq 4 ] || [ $try -eq 5 ] && break
-		if tcg_svm_hit; then
-			why="hit the QEMU TCG SVM bug (the guest ran at the host's VMRUN return address, docs/platform-bugs.md)"
-		elif [ -n "$flaky" ]; then
-			why="failed; listed in tests/platform-retries: $flaky"
-		else
+		[ $rc -eq 0 ] || [ $rc -eq 4 ] && break
+		$watching && grep -m 20 'kvm_exit:' $tracefs/trace | sed 's/^ *//' >> "$log"
+		[ $try -eq 2 ] && break
+		decision=$(PYTHONPATH=$TOP python3 -m harness.retry --test "$t" --config "$config" \
+			--log "$log" --sysmap "$sysmap" 2>&1) || {
+			echo "#   run 1 (exit=$rc) not retried: ${decision:-the retry policy failed}"
 			break
-		fi
+		}
+		sig=$(awk '{ sub(/:$/, "", $2); print $2; exit }' <<< "$decision")
 		tail -c 3000 "$log" | tail -n 8 | cut -c1-200 | sed "s/^/#   /"
-		echo "#   run $try (exit=$rc) $why; running it again"
-		echo "=== run $try $why; run $((try + 1)):" >> "$log"
-		note=" (run $((try + 1)) of 5, after a platform failure)"
+		echo "#   run 1 (exit=$rc) $decision; running it again"
+		echo "=== run 1 exit=$rc: $decision; run 2:" >> "$log"
+		note=" flaky=$sig (run 2 of 2; run 1 exit=$rc)"
+		fnote=" (run 2 of 2; run 1 exit=$rc matched platform signature $sig)"
 		retries=$((retries + 1))
 	done
 	if [ $rc -eq 0 ]; then
@@ -138,10 +131,9 @@ for t in "${tests[@]}"; do
 	else
 		fails=$((fails + 1))
 		[ $rc -eq 124 ] && what="TIMEOUT after ${tmo}s" || what="exit=$rc"
-		tcg_svm_hit && what="$what, with the QEMU TCG SVM bug"
 		tail -c 3000 "$log" | tail -n 15 | cut -c1-200 | sed "s/^/#   /"
-		echo "not ok $n $t # $what time=${secs}s$note"
+		echo "not ok $n $t # $what time=${secs}s$fnote"
 	fi
 done
-echo "# $config: $((n - fails)) ok (incl. skips), $fails not ok, $retries runs repeated after a platform failure"
+echo "# $config: $((n - fails)) ok (incl. skips), $fails not ok, $retries runs repeated after a matched platform signature"
 [ $fails -eq 0 ]

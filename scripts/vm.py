@@ -26,25 +26,10 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, TOP)
+from harness import console  # noqa: E402
 DEFAULT_KERNEL = os.path.join(TOP, "build/obj-test/arch/x86/boot/bzImage")
 MMU_CONFIGS = os.path.join(TOP, "tests/mmu-configs")
-
-# A kernel message (after a printk time stamp, so the command's own output
-# never matches) containing one of these means the kernel is unhappy.
-SPLAT = re.compile(
-    r"\[\s*\d+\.\d+\] .*("
-    r"BUG:|WARNING:|Oops|general protection fault|KASAN:|UBSAN:|"
-    r"Kernel panic|kernel BUG at|possible circular locking|"
-    r"possible recursive locking|inconsistent lock state|"
-    r"suspicious RCU usage|INFO: .*(lock|RCU|rcu)|rcu: INFO|"
-    r"self-detected stall|detected stalls on CPUs|hung_task|"
-    r"blocked for more than|list_add corruption|list_del corruption|"
-    r"Call Trace:|double fault|unable to handle kernel|"
-    r"stack-protector|refcount_t:|BUG kmalloc|Unable to handle"
-    r")"
-)
-SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
-
 
 def mmu_configs(path=MMU_CONFIGS):
     """name -> kernel parameters, from tests/mmu-configs (or another such file)."""
@@ -66,7 +51,9 @@ def qemu_command(args, out):
         "slotzap.out=" + out, "slotzap.top=" + TOP,
         # a hung kernel ends the run at its first soft lockup report (a
         # splat, so a failure), not minutes later at the timeout
-        "softlockup_panic=1", args.append,
+        "softlockup_panic=1",
+        # splats are told from the command's output by their time stamp
+        "printk.time=1", args.append,
     ]).strip()
     return [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
@@ -81,23 +68,6 @@ def qemu_command(args, out):
     ]
 
 
-def find_splats(lines):
-    """Return the splats in the console as (index of first line, lines)."""
-    splats, i = [], 0
-    while i < len(lines):
-        if SPLAT.search(lines[i]):
-            end = i + 1
-            while end < len(lines) and end < i + 60:
-                end += 1
-                if SPLAT_END.search(lines[end - 1]):
-                    break
-            splats.append((i, lines[max(0, i - 2):end]))
-            i = end
-        else:
-            i += 1
-    return splats
-
-
 def run(args):
     out = os.path.abspath(args.out)
     if os.path.isdir(out):
@@ -107,6 +77,10 @@ def run(args):
         f.write("cd %s 2>/dev/null || cd %s || exit 1\n%s\n" % (
             os.getcwd(), TOP, args.command))
     log_path = os.path.join(out, "console.log")
+    # the kernel's symbols, for the platform signatures of harness/retry.py
+    sysmap = os.path.join(os.path.dirname(os.path.abspath(args.kernel)), "../../../System.map")
+    if os.path.exists(sysmap):
+        shutil.copy(sysmap, os.path.join(out, "System.map"))
     cmd = qemu_command(args, out)
     if args.verbose:
         print("+ " + " ".join(cmd), file=sys.stderr)
@@ -164,7 +138,11 @@ def run(args):
             if m:
                 status = int(m.group(1))
 
-    splats = find_splats(lines)
+    try:
+        splats = console.check(lines)
+    except console.Unjudgeable as e:
+        print("vm: cannot judge the console: %s; %s" % (e, log_path), file=sys.stderr)
+        return 125
     for _, splat in splats:
         print("vm: KERNEL SPLAT in the console:", file=sys.stderr)
         print("\n".join("    " + l for l in splat), file=sys.stderr)

@@ -1,0 +1,91 @@
+"""Kernel splats on a test VM's serial console, and which test caused them.
+
+The console carries the kernel's messages and the command's own output.
+A kernel message is recognised by its printk time stamp ("[   12.345678] "),
+so a test printing "WARNING:" is not a splat. vm.py boots every kernel with
+printk.time=1; a console with no time-stamped line at all cannot be judged,
+and check() says so instead of reporting it clean.
+"""
+
+import re
+
+STAMP = re.compile(r"\[\s*\d+\.\d+\] ")
+SPLAT = re.compile(
+    r"\[\s*\d+\.\d+\] .*("
+    r"BUG:|WARNING:|Oops|general protection fault|KASAN:|UBSAN:|"
+    r"Kernel panic|kernel BUG at|possible circular locking|"
+    r"possible recursive locking|inconsistent lock state|"
+    r"suspicious RCU usage|INFO: .*(lock|RCU|rcu)|rcu: INFO|"
+    r"self-detected stall|detected stalls on CPUs|hung_task|"
+    r"blocked for more than|list_add corruption|list_del corruption|"
+    r"Call Trace:|double fault|unable to handle kernel|"
+    r"stack-protector|refcount_t:|BUG kmalloc|Unable to handle|"
+    r"kmemleak: \d+ new suspected memory leaks"
+    r")"
+)
+SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
+RUN_MARK = re.compile(r"# RUN (\S+)")
+
+
+class Unjudgeable(Exception):
+    """The console holds no kernel message with a time stamp."""
+
+
+def find_splats(lines):
+    """The splats in LINES as (index of the first line, its lines)."""
+    splats, i = [], 0
+    while i < len(lines):
+        if SPLAT.search(lines[i]):
+            end = i + 1
+            while end < len(lines) and end < i + 60:
+                end += 1
+                if SPLAT_END.search(lines[end - 1]):
+                    break
+            splats.append((i, lines[max(0, i - 2):end]))
+            i = end
+        else:
+            i += 1
+    return splats
+
+
+def check(lines):
+    """find_splats(), refusing a console that printed no time stamp."""
+    if lines and not any(STAMP.search(l) for l in lines):
+        raise Unjudgeable("no kernel message with a printk time stamp on the "
+                          "console: boot with printk.time=1 (vm.py does)")
+    return find_splats(lines)
+
+
+def blame(lines):
+    """test (or 'boot') -> the first line of the first splat it caused.
+
+    A splat belongs to the last test the runner announced with '# RUN NAME'
+    before it; before any, to the boot.
+    """
+    blamed = {}
+    for index, splat in check(lines):
+        test = "boot"
+        for line in reversed(lines[:index]):
+            m = RUN_MARK.search(line)
+            if m:
+                test = m.group(1)
+                break
+        first = lines[index].strip()
+        blamed.setdefault(test, first)
+    return blamed
+
+
+def read(path):
+    """The lines of a console log, whatever bytes it holds."""
+    with open(path, errors="replace") as f:
+        return f.read().splitlines()
+
+
+def blame_file(path):
+    """blame() of a console log; a missing or unjudgeable one blames 'boot'."""
+    try:
+        return blame(read(path))
+    except FileNotFoundError:
+        return {"boot": "no console log at %s" % path}
+    except Unjudgeable as e:
+        return {"boot": "console cannot be judged: %s" % e}

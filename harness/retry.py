@@ -1,0 +1,171 @@
+"""When a failed test may run again: the one retry policy.
+
+tests/platform-retries holds it, in three kinds of lines:
+
+    signature ID SECTION [symbol=NAME] REGEX
+        what in a failed run's log (the test's output plus the kvm_exit
+        trace lines the runner appends) proves a known bug of the test
+        platform; SECTION points into docs/platform-bugs.md. With
+        symbol=NAME the regex's first group must be an address inside
+        that kernel symbol (looked up in the System.map of the kernel
+        under test; without one the signature never matches).
+    never REGEX
+        a series assertion: a log that matches is never retried, whatever
+        else it shows (a torture violation, a stale read, a refault count).
+    retry TEST[@CONFIG] ID [FIGURES...]
+        TEST ('*' for every test) may run once more when its failed run
+        matched signature ID; FIGURES are the measurements that justify it.
+
+A failure is retried only when a listed signature matched and no 'never'
+pattern did; at most once (MAX_RUNS). Anything else fails on its first run.
+
+    python3 -m harness.retry --test T --config C --log FILE [--sysmap FILE]
+prints 'retry ID' (exit 0) or 'no-retry: WHY' (exit 1).
+"""
+
+import argparse
+import bisect
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+MAX_RUNS = 2
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+POLICY = os.path.join(TOP, "tests/platform-retries")
+
+
+class PolicyError(Exception):
+    pass
+
+
+@dataclass
+class Signature:
+    id: str
+    section: str
+    regex: re.Pattern
+    symbol: str = ""
+
+
+@dataclass
+class Policy:
+    signatures: dict = field(default_factory=dict)   # id -> Signature
+    never: list = field(default_factory=list)        # compiled patterns
+    retries: list = field(default_factory=list)      # (test, config, id, figures)
+
+
+def load(path=POLICY):
+    """Parse and check the policy file; PolicyError names the bad line."""
+    pol = Policy()
+    with open(path) as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind, _, rest = line.partition(" ")
+            rest = rest.strip()
+            where = "%s:%d" % (os.path.relpath(path, TOP), n)
+            try:
+                if kind == "signature":
+                    sid, section, rest = (rest.split(None, 2) + ["", ""])[:3]
+                    symbol = ""
+                    if rest.startswith("symbol="):
+                        symbol, _, rest = rest.partition(" ")
+                        symbol = symbol[len("symbol="):]
+                    if not rest:
+                        raise PolicyError("signature %s has no regex" % sid)
+                    rx = re.compile(rest.strip())
+                    if symbol and rx.groups < 1:
+                        raise PolicyError("signature %s: symbol= needs a group "
+                                          "capturing the address" % sid)
+                    pol.signatures[sid] = Signature(sid, section, rx, symbol)
+                elif kind == "never":
+                    pol.never.append(re.compile(rest))
+                elif kind == "retry":
+                    words = rest.split()
+                    if len(words) < 2:
+                        raise PolicyError("retry needs TEST[@CONFIG] SIGNATURE")
+                    test, _, config = words[0].partition("@")
+                    pol.retries.append((test, config, words[1], " ".join(words[2:])))
+                else:
+                    raise PolicyError("unknown line kind %r" % kind)
+            except re.error as e:
+                raise PolicyError("%s: bad regex: %s" % (where, e))
+            except PolicyError as e:
+                raise PolicyError("%s: %s" % (where, e))
+    for test, config, sid, _ in pol.retries:
+        if sid not in pol.signatures:
+            raise PolicyError("%s: retry of %s names unknown signature %s"
+                              % (os.path.relpath(path, TOP), test, sid))
+    return pol
+
+
+def symbol_range(sysmap_text, name):
+    """(start, end) of kernel symbol NAME in a System.map, or None."""
+    addrs, start = [], None
+    for line in sysmap_text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        addr = int(parts[0], 16)
+        addrs.append(addr)
+        if parts[2] == name:
+            start = addr
+    if start is None:
+        return None
+    addrs.sort()
+    i = bisect.bisect_right(addrs, start)
+    return start, (addrs[i] if i < len(addrs) else start + 4096)
+
+
+def matched(sig, log, sysmap_text):
+    """Does SIG match LOG (and, with symbol=, point inside its symbol)?"""
+    for m in sig.regex.finditer(log):
+        if not sig.symbol:
+            return True
+        if not sysmap_text:
+            return False
+        rng = symbol_range(sysmap_text, sig.symbol)
+        if rng and rng[0] <= int(m.group(1), 16) < rng[1]:
+            return True
+    return False
+
+
+def decide(pol, test, config, log, sysmap_text=""):
+    """(retry?, signature id or None, why) for a failed first run."""
+    for rx in pol.never:
+        m = rx.search(log)
+        if m:
+            return False, None, "series assertion (%s)" % m.group(0)[:80]
+    hits = [s.id for s in pol.signatures.values() if matched(s, log, sysmap_text)]
+    for t, c, sid, _ in pol.retries:
+        if t in ("*", test) and c in ("", config) and sid in hits:
+            return True, sid, "platform signature %s (docs/platform-bugs.md %s)" % (
+                sid, pol.signatures[sid].section)
+    if hits:
+        return False, None, "platform signature %s matched, but no retry of %s@%s is allowed on it" % (
+            ",".join(hits), test, config)
+    return False, None, "no platform signature matched"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Decide whether a failed test runs again.")
+    p.add_argument("--test", required=True)
+    p.add_argument("--config", required=True)
+    p.add_argument("--log", required=True, help="the failed run's log")
+    p.add_argument("--sysmap", default="", help="System.map of the kernel under test")
+    p.add_argument("--policy", default=POLICY)
+    a = p.parse_args(argv)
+    with open(a.log, errors="replace") as f:
+        log = f.read()
+    sysmap = ""
+    if a.sysmap and os.path.exists(a.sysmap):
+        with open(a.sysmap, errors="replace") as f:
+            sysmap = f.read()
+    ok, sid, why = decide(load(a.policy), a.test, a.config, log, sysmap)
+    print("retry %s: %s" % (sid, why) if ok else "no-retry: %s" % why)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+import unittest
+
+from harness import console
+from harness.tests.common import data
+
+
+class Splats(unittest.TestCase):
+    def test_splat_mid_test_is_blamed_on_that_test(self):
+        blamed = console.blame(console.read(data("console-splat-mid-test.log")))
+        self.assertEqual(list(blamed), ["smm_test"])
+        self.assertIn("kvm_multiple_exception", blamed["smm_test"])
+
+    def test_test_output_is_not_a_splat(self):
+        lines = console.read(data("console-splat-mid-test.log"))
+        starts = [lines[i] for i, _ in console.find_splats(lines)]
+        self.assertEqual(len(starts), 1)
+        self.assertTrue(starts[0].startswith("[   19.204512] WARNING"))
+
+    def test_splat_before_any_test_is_the_boots(self):
+        blamed = console.blame(console.read(data("console-splat-at-boot.log")))
+        self.assertEqual(list(blamed), ["boot"])
+        self.assertIn("NULL pointer", blamed["boot"])
+
+    def test_console_without_time_stamps_cannot_pass(self):
+        lines = console.read(data("console-no-timestamps.log"))
+        with self.assertRaises(console.Unjudgeable):
+            console.check(lines)
+        self.assertEqual(list(console.blame_file(data("console-no-timestamps.log"))), ["boot"])
+
+    def test_missing_console_blames_the_boot(self):
+        self.assertIn("no console log", console.blame_file(data("nonexistent.log"))["boot"])
+
+    def test_kmemleak_report_is_a_splat(self):
+        lines = ["[    1.0] Linux version 6.1.192", "# RUN memslot_zap_test",
+                 "[  300.5] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"]
+        self.assertEqual(list(console.blame(lines)), ["memslot_zap_test"])
+
+    def test_clean_console(self):
+        lines = ["[    0.000000] Linux version 6.1.192", "# RUN a", "ok 1 a"]
+        self.assertEqual(console.blame(lines), {})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,99 @@
+import os
+import tempfile
+import unittest
+
+from harness import retry
+from harness.tests.common import text
+
+
+def policy(body):
+    fd, path = tempfile.mkstemp()
+    with os.fdopen(fd, "w") as f:
+        f.write(body)
+    try:
+        return retry.load(path)
+    finally:
+        os.unlink(path)
+
+
+class RealPolicy(unittest.TestCase):
+    def setUp(self):
+        self.pol = retry.load()
+        self.sysmap = text("System.map")
+
+    def decide(self, log, test="memslot_torture_test", config="svm-tdp-mmu", sysmap=None):
+        return retry.decide(self.pol, test, config, text(log),
+                            self.sysmap if sysmap is None else sysmap)
+
+    def test_l1_state_signature_is_retried(self):
+        ok, sid, _ = self.decide("torture-l1-state.log")
+        self.assertTrue(ok)
+        self.assertEqual(sid, "l1-state-in-l2")
+
+    def test_l1_state_needs_the_address_in_the_symbol(self):
+        moved = "ffffffff81000000 T __svm_vcpu_run\nffffffff81000100 T next\n"
+        self.assertFalse(self.decide("torture-l1-state.log", sysmap=moved)[0])
+
+    def test_l1_state_without_system_map_is_not_retried(self):
+        self.assertFalse(self.decide("torture-l1-state.log", sysmap="")[0])
+
+    def test_series_assertion_is_never_retried(self):
+        ok, _, why = self.decide("torture-violation.log")
+        self.assertFalse(ok)
+        self.assertIn("series assertion", why)
+
+    def test_unmatched_failure_is_not_retried(self):
+        ok, _, why = retry.decide(self.pol, "memslot_zap_test", "svm-shadow",
+                                  "==== Test Assertion Failure ====\nexit=254\n", self.sysmap)
+        self.assertFalse(ok)
+        self.assertEqual(why, "no platform signature matched")
+
+    def test_signature_of_another_test_is_not_retried(self):
+        log = "nx_huge_pages_test.c:194: Expected 2, got 1\n"
+        self.assertTrue(retry.decide(self.pol, "nx_huge_pages_test.sh", "svm-shadow", log)[0])
+        self.assertFalse(retry.decide(self.pol, "memslot_zap_test", "svm-shadow", log)[0])
+
+    def test_one_retry_at_most(self):
+        self.assertEqual(retry.MAX_RUNS, 2)
+
+
+class Format(unittest.TestCase):
+    def test_config_scoped_retry(self):
+        pol = policy("signature s §1 boom\nretry t@c1 s\n")
+        self.assertTrue(retry.decide(pol, "t", "c1", "boom")[0])
+        self.assertFalse(retry.decide(pol, "t", "c2", "boom")[0])
+
+    def test_unknown_signature_is_rejected(self):
+        with self.assertRaises(retry.PolicyError):
+            policy("retry t nosuch\n")
+
+    def test_bad_regex_is_rejected(self):
+        with self.assertRaises(retry.PolicyError):
+            policy("signature s §1 (unclosed\n")
+
+    def test_unknown_kind_is_rejected(self):
+        with self.assertRaises(retry.PolicyError):
+            policy("retries t s\n")
+
+    def test_symbol_needs_a_group(self):
+        with self.assertRaises(retry.PolicyError):
+            policy("signature s §1 symbol=f rip 0x1\n")
+
+    def test_symbol_range(self):
+        self.assertEqual(retry.symbol_range(text("System.map"), "__svm_vcpu_run"),
+                         (0xffffffff81443fe0, 0xffffffff81444100))
+        self.assertIsNone(retry.symbol_range(text("System.map"), "nosuch"))
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class Ifetch(unittest.TestCase):
+    def test_ifetch_pf_needs_a_retry_line(self):
+        sig = "signature l2-ifetch-pf §2 " + retry.load().signatures["l2-ifetch-pf"].regex.pattern
+        log = text("torture-ifetch-pf.log")
+        self.assertFalse(retry.decide(policy(sig + "\n"), "memslot_torture_test", "svm-tdp-mmu", log)[0])
+        allowed = policy(sig + "\nretry memslot_torture_test@svm-tdp-mmu l2-ifetch-pf\n")
+        self.assertTrue(retry.decide(allowed, "memslot_torture_test", "svm-tdp-mmu", log)[0])
+        self.assertFalse(retry.decide(allowed, "memslot_torture_test", "svm-shadow", log)[0])
