@@ -8,8 +8,9 @@ CONFIGS ?=
 TESTS ?=
 CMD ?=
 BENCH_ARGS ?=
+VERSION ?=
 
-.PHONY: all deps source export kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -19,6 +20,10 @@ source: deps
 	scripts/source.sh
 export:
 	scripts/export.sh
+# Move the series to another Debian linux-source-6.1, e.g. make rebase VERSION=6.1.192-4
+rebase: deps
+	@test -n "$(VERSION)" || { echo "usage: make rebase VERSION=<apt-cache madison linux-source-6.1>"; exit 2; }
+	scripts/rebase.sh $(VERSION)
 kernel: source
 	scripts/build-kernel.sh build/obj-test configs/kvm-test.config
 selftests: kernel

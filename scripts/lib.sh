@@ -69,6 +69,42 @@ base_tarball() {
 	echo "$tar"
 }
 
+# base_tree TARBALL DIR LABEL: extract a kernel tarball into DIR as a git
+# repository whose one commit, tagged 'base', is "Linux X.Y.Z (Debian LABEL)"
+# (fixed identity and dates: the same commit id everywhere); print X.Y.Z.
+base_tree() {
+	local tarball=$1 dir=$2 label=$3 tmp=$2.tmp ver
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	log "extracting $tarball"
+	timed extract tar -xJf "$tarball" -C "$tmp" --strip-components=1
+	ver=$(make -s -C "$tmp" kernelversion 2>/dev/null)
+	log "committing the pristine base (about 30 s)"
+	git -C "$tmp" init -q -b series
+	git -C "$tmp" config user.name kvm-slotzap
+	git -C "$tmp" config user.email devel@kvm-slotzap.invalid
+	git -C "$tmp" config gc.auto 0
+	# Debian's top-level .gitignore ends with '/*': force-add everything.
+	timed add git -C "$tmp" add -f -A
+	GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z' \
+		timed commit git -C "$tmp" commit -q -m "Linux $ver (Debian $label)"
+	git -C "$tmp" tag base
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+	echo "$ver"
+}
+
+# debian_abi VERSION: the ABI of Debian's linux VERSION (6.1.192-3 ->
+# 6.1.0-57-amd64), read from the archive: the linux-headers-*-common whose
+# version is VERSION.
+debian_abi() {
+	local ver=$1 abi
+	abi=$(apt-cache madison $(apt-cache pkgnames linux-headers-6.1.0- | grep -E -- '-[0-9]+-common$') 2>/dev/null |
+		awk -v v="$ver" '$3 == v { sub(/^linux-headers-/, "", $1); sub(/-common$/, "", $1); print $1; exit }')
+	[ -n "$abi" ] || die "no linux-headers-6.1.0-*-common at version $ver in the archive ('apt-get update' as root, or check the version: apt-cache madison linux-source-6.1)"
+	echo "$abi-amd64"
+}
+
 need_source() {
 	[ -e "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
 }

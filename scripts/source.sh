@@ -31,26 +31,9 @@ check_package() {
 }
 
 extract_base() {
-	local tmp=$BUILD/linux.tmp ver TARBALL
-	TARBALL=$(base_tarball "$PACKAGE" "$VERSION")
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
-	log "extracting $TARBALL"
-	timed extract tar -xJf "$TARBALL" -C "$tmp" --strip-components=1
-	ver=$(make -s -C "$tmp" kernelversion 2>/dev/null)
-	[ "$ver" = "$KERNEL" ] || die "$TARBALL holds Linux $ver, but patches/BASE says KERNEL=$KERNEL for $PACKAGE $VERSION; fix patches/BASE (make rebase VERSION=$VERSION writes it from the package)"
-	log "committing the pristine base (about 20 s)"
-	git -C "$tmp" init -q -b series
-	git -C "$tmp" config user.name kvm-slotzap
-	git -C "$tmp" config user.email devel@kvm-slotzap.invalid
-	git -C "$tmp" config gc.auto 0
-	# Debian's top-level .gitignore ends with '/*': force-add everything.
-	timed add git -C "$tmp" add -f -A
-	# Fixed identity and dates: the base commit id is the same everywhere.
-	GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z' \
-		timed commit git -C "$tmp" commit -q -m "Linux $ver (Debian $PACKAGE $(dpkg-query -W -f '${Version}' "$PACKAGE"))"
-	git -C "$tmp" tag base
-	mv "$tmp" "$SRC"
+	local ver
+	ver=$(base_tree "$(base_tarball "$PACKAGE" "$VERSION")" "$SRC" "$PACKAGE $VERSION")
+	[ "$ver" = "$KERNEL" ] || die "$PACKAGE $VERSION holds Linux $ver, but patches/BASE says KERNEL=$KERNEL; fix patches/BASE (make rebase VERSION=$VERSION writes it from the package)"
 }
 
 # Refuse to throw away work done in build/linux that is not in patches/.
