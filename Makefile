@@ -23,7 +23,7 @@ export:
 # Move the series to another Debian linux-source-6.1, e.g. make rebase VERSION=6.1.192-4
 rebase: deps
 	@test -n "$(VERSION)" || { echo "usage: make rebase VERSION=<apt-cache madison linux-source-6.1>"; exit 2; }
-	scripts/rebase.sh $(VERSION)
+	MAKEFLAGS= MAKEOVERRIDES= scripts/rebase.sh '$(VERSION)'
 kernel: source
 	scripts/build-kernel.sh build/obj-test configs/kvm-test.config
 selftests: kernel

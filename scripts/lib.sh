@@ -69,6 +69,12 @@ base_tarball() {
 	echo "$tar"
 }
 
+# tree_kernel_version DIR: X.Y.Z of the kernel tree in DIR (from its
+# Makefile: a 'make kernelversion' would see the caller's VERSION=...).
+tree_kernel_version() {
+	awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3} END{print v"."p"."s}' "$1/Makefile"
+}
+
 # base_tree TARBALL DIR LABEL: extract a kernel tarball into DIR as a git
 # repository whose one commit, tagged 'base', is "Linux X.Y.Z (Debian LABEL)"
 # (fixed identity and dates: the same commit id everywhere); print X.Y.Z.
@@ -78,7 +84,7 @@ base_tree() {
 	mkdir -p "$tmp"
 	log "extracting $tarball"
 	timed extract tar -xJf "$tarball" -C "$tmp" --strip-components=1
-	ver=$(make -s -C "$tmp" kernelversion 2>/dev/null)
+	ver=$(tree_kernel_version "$tmp")
 	log "committing the pristine base (about 30 s)"
 	git -C "$tmp" init -q -b series
 	git -C "$tmp" config user.name kvm-slotzap

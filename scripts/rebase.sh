@@ -31,9 +31,9 @@ abi=$(debian_abi "$new")
 if [ "${SLOTZAP_REBASE_CONTINUE:-}" = 1 ]; then
 	[ -d "$WT/.git" ] || die "no $WT to continue from; run make rebase VERSION=$new first"
 	[ -d "$WT/.git/rebase-apply" ] && die "'git am' is still in progress in $WT: resolve, git add, git am --continue"
-	[ "$(git -C "$WT" log -1 --format=%s base)" = "Linux $(git -C "$WT" show base:Makefile | awk '/^VERSION/{v=$3} /^PATCHLEVEL/{p=$3} /^SUBLEVEL/{s=$3} END{print v"."p"."s}') (Debian $PACKAGE $new)" ] ||
+	kver=$(tree_kernel_version "$WT")
+	[ "$(git -C "$WT" log -1 --format=%s base)" = "Linux $kver (Debian $PACKAGE $new)" ] ||
 		die "$WT is not based on $PACKAGE $new"
-	kver=$(make -s -C "$WT" kernelversion)
 else
 	kver=$(base_tree "$(base_tarball "$PACKAGE" "$new")" "$WT" "$PACKAGE $new")
 	n=0
