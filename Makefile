@@ -10,7 +10,7 @@ CMD ?=
 BENCH_ARGS ?=
 VERSION ?=
 
-.PHONY: all deps source export rebase kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -20,6 +20,9 @@ source: deps
 	scripts/source.sh
 export:
 	scripts/export.sh
+# The series against every Debian linux-source-6.1 from 6.1.176-1 on (by hand, not in make check)
+canary: deps
+	scripts/canary.sh
 # Move the series to another Debian linux-source-6.1, e.g. make rebase VERSION=6.1.192-4
 rebase: deps
 	@test -n "$(VERSION)" || { echo "usage: make rebase VERSION=<apt-cache madison linux-source-6.1>"; exit 2; }
