@@ -46,7 +46,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 OUT = os.path.join(BUILD, "bench")
-SRC61 = os.environ.get("KSRC", os.path.join(BUILD, "linux"))
+SRC61 = os.environ.get("SLOTZAP_KSRC", os.path.join(BUILD, "linux"))
 TAR612 = "/usr/src/linux-source-6.12.tar.xz"
 SRC612 = os.path.join(BUILD, "src-612/linux-source-6.12")
 TEST = "x86_64/memslot_zap_bench"
@@ -115,7 +115,7 @@ def prepare_612():
               "--", "bzImage", "headers_install"]),
         "building the 6.12 kernel in build/obj-612",
         "the output above names the failing file",
-        env=dict(os.environ, KSRC=SRC612))
+        env=dict(os.environ, SLOTZAP_KSRC=SRC612))
 
     # The same selftest source, built against 6.12's selftest library.
     src = os.path.join(SRC61, "tools/testing/selftests/kvm", TEST + ".c")

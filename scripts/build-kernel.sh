@@ -3,7 +3,7 @@
 #   build-kernel.sh OBJDIR FRAGMENT... [-- MAKE-TARGET...]
 # The config is tinyconfig + the fragments (merge_config.sh) + olddefconfig;
 # every CONFIG_ line of the fragments must survive, or the build stops.
-# Default target: bzImage. KSRC=dir builds another tree (default build/linux).
+# Default target: bzImage. SLOTZAP_KSRC=dir builds another tree (default build/linux).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

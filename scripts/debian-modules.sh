@@ -121,7 +121,7 @@ check_base() {
 	subject=$(git -C "$SRC" log -1 --format=%s base)
 	case "$subject" in
 	*"$PACKAGE $VERSION)"*) ;;
-	*) die "build/linux's base is '$subject', not $PACKAGE $VERSION; the modules must be built from the source of the Debian kernel they replace (FORCE=1 make source re-extracts it)" ;;
+	*) die "build/linux's base is '$subject', not $PACKAGE $VERSION; the modules must be built from the source of the Debian kernel they replace (SLOTZAP_FORCE=1 make source re-extracts it)" ;;
 	esac
 }
 

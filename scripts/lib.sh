@@ -3,7 +3,7 @@
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$TOP/build
-SRC=${KSRC:-$BUILD/linux}    # kernel tree: pristine base + series (KSRC overrides)
+SRC=${SLOTZAP_KSRC:-$BUILD/linux}    # kernel tree: pristine base + series (SLOTZAP_KSRC overrides)
 OBJ_TEST=$BUILD/obj-test         # out-of-tree build of the test kernel
 OBJ_DEBUG=$BUILD/obj-debug       # the same plus configs/kvm-debug.config
 NPROC=$(nproc)

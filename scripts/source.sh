@@ -1,7 +1,7 @@
 #!/bin/bash
 # Prepare build/linux: the pinned Debian base as commit 'base', then every
 # patch of patches/series applied with 'git am'. Cheap when nothing changed.
-# FORCE=1 discards commits or edits in build/linux that were not exported.
+# SLOTZAP_FORCE=1 discards commits or edits in build/linux that were not exported.
 # --record only notes that build/linux matches patches/ (after an export).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -39,16 +39,16 @@ extract_base() {
 # Refuse to throw away work done in build/linux that is not in patches/.
 check_no_local_work() {
 	local recorded
-	[ "${FORCE:-}" = 1 ] && return 0
+	[ "${SLOTZAP_FORCE:-}" = 1 ] && return 0
 	if [ -d "$SRC/.git/rebase-apply" ]; then
-		die "a 'git am' is in progress in $SRC; finish or abort it (git -C build/linux am --abort), or FORCE=1 make source"
+		die "a 'git am' is in progress in $SRC; finish or abort it (git -C build/linux am --abort), or SLOTZAP_FORCE=1 make source"
 	fi
 	if ! git -C "$SRC" diff --quiet HEAD; then
-		die "$SRC has uncommitted changes; commit them and run 'make export', or discard them with FORCE=1 make source"
+		die "$SRC has uncommitted changes; commit them and run 'make export', or discard them with SLOTZAP_FORCE=1 make source"
 	fi
 	recorded=$(cut -d' ' -f2 "$STAMP" 2>/dev/null || true)
 	if [ "$(git -C "$SRC" rev-parse HEAD)" != "$recorded" ]; then
-		die "$SRC has commits that are not in patches/ (HEAD moved since the last apply); run 'make export' to keep them, or FORCE=1 make source to discard them"
+		die "$SRC has commits that are not in patches/ (HEAD moved since the last apply); run 'make export' to keep them, or SLOTZAP_FORCE=1 make source to discard them"
 	fi
 }
 

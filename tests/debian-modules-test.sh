@@ -18,7 +18,7 @@
 #                      svm-tdp-mmu; 'all' for the three, '' for none)
 #        SELFTESTS     selftests per configuration (default memslot_zap_test;
 #                      set_memory_region_test takes > 120 s under TCG)
-#        TIMEOUT       VM time limit in seconds (default 600; a run takes ~4 min)
+#        SLOTZAP_TIMEOUT  VM time limit in seconds (default 600; a run takes ~4 min)
 # Needs: scripts/debian-modules.sh package, make selftests (selftests,
 # preload library, L2 kernel and initramfs for qemu-boot.sh).
 # Prints one result per check and writes build/results/debian-modules.results.
@@ -224,7 +224,7 @@ host() {
 	fi
 	log "booting Debian's $ABI under QEMU TCG; qemu-boot.sh in: ${QEMU_CONFIGS:-none}; selftests: ${SELFTESTS:-none}"
 	SELFTESTS=$SELFTESTS QEMU_CONFIGS=$QEMU_CONFIGS \
-		"$TOP/scripts/debian-vm.py" --timeout "${TIMEOUT:-600}" --out "$out" \
+		"$TOP/scripts/debian-vm.py" --timeout "${SLOTZAP_TIMEOUT:-600}" --out "$out" \
 		"SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
 	rc=$?
 	cp "$out/debian-modules.results" "$res/debian-modules.results" 2>/dev/null || : > "$res/debian-modules.results"
