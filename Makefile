@@ -10,7 +10,7 @@ CMD ?=
 BENCH_ARGS ?=
 VERSION ?=
 
-.PHONY: all deps source export rebase canary kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary harness-test kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -50,6 +50,10 @@ vm: selftests
 	scripts/vm.py --config $(CONFIG) '$(subst ','\'',$(CMD))'
 check:
 	scripts/check.sh
+# The harness's own unit tests, and the check that they catch slips in it (seconds)
+harness-test:
+	python3 -m unittest discover -s harness/tests -t .
+	python3 -m harness.selfcheck
 # Real QEMU guests inside the test VM, quirk on and off, e.g. CONFIGS=svm-shadow
 qemu-guests: selftests
 	scripts/qemu-guests.sh $(CONFIGS)

@@ -123,8 +123,6 @@ def matched(sig, log, sysmap_text):
     for m in sig.regex.finditer(log):
         if not sig.symbol:
             return True
-        if not sysmap_text:
-            return False
         rng = symbol_range(sysmap_text, sig.symbol)
         if rng and rng[0] <= int(m.group(1), 16) < rng[1]:
             return True

@@ -29,6 +29,9 @@ class Parse(unittest.TestCase):
     def test_not_ok_with_flaky_word_is_a_failure(self):
         self.assertEqual(ktap.parse_line("not ok 1 t # exit=1 flaky=x")[1], "fail")
 
+    def test_skip_only_as_the_directive(self):
+        self.assertEqual(ktap.parse_line("ok 1 t # time=2.0s after SKIP of t2")[1], "pass")
+
     def test_diagnostics_are_not_results(self):
         self.assertIsNone(ktap.parse_line("#   ok 1 looks like a result"))
 

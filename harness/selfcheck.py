@@ -1,0 +1,90 @@
+"""Break the harness on purpose and check that its unit tests notice.
+
+Each mutation is a small slip in one module (a regex loosened, a check
+dropped, a count off by one); for each, a copy of the package with that
+one change runs the unit tests, which must fail. A mutation they survive
+is logic no test covers.
+
+    python3 -m harness.selfcheck
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+MUTATIONS = [
+    ("console.py", r'STAMP = re.compile(r"\[\s*\d+\.\d+\] ")', 'STAMP = re.compile(r"")',
+     "a console without time stamps is judged"),
+    ("console.py", r'r"\[\s*\d+\.\d+\] .*("', 'r".*("', "splats need no time stamp"),
+    ("console.py", 'test = "boot"', 'test = "unknown"', "boot splats blamed on nothing"),
+    ("console.py", "r\"kmemleak: \\d+ new suspected memory leaks\"", 'r"kmemleak-never"',
+     "kmemleak reports ignored"),
+    ("ktap.py", 'if detail.startswith("SKIP"):', 'if "SKIP" in detail:', "SKIP anywhere"),
+    ("ktap.py", "if m.group(1):", "if False:", "not ok read as ok"),
+    ("ktap.py", 'return m.group(2), "flaky", detail', 'return m.group(2), "pass", detail',
+     "flaky counted as pass"),
+    ("retry.py", "MAX_RUNS = 2", "MAX_RUNS = 5", "more retries"),
+    ("retry.py", "    for rx in pol.never:\n", "    for rx in []:\n", "series assertions retried"),
+    ("retry.py", 'if t in ("*", test) and c in ("", config) and sid in hits:',
+     'if sid in hits:', "retry lines ignore their test"),
+    ("retry.py", "if rng and rng[0] <= int(m.group(1), 16) < rng[1]:", "if True:",
+     "any address proves the L1-state bug"),
+    ("results.py", "        if rc != 0 and not failed:", "        if False:",
+     "a stage that crashed is not counted"),
+    ("results.py", "        elif rc == 0 and not res:", "        elif False:",
+     "a stage without results is not counted"),
+    ("results.py", 'st, name = "crashed", name or "?"', 'st = "pass"',
+     "unknown statuses pass"),
+    ("results.py", 'return 1 if failed else 0', 'return 0', "the verdict never fails"),
+    ("plan.py", 'if cfg and cfg not in cfgs:', 'if False:', "configuration typos pass"),
+    ("plan.py", 'if known_tests is not None and base != "*" and base not in known_tests:',
+     'if False:', "test name typos pass"),
+]
+SCRIPT_MUTATIONS = [
+    ("scripts/matrix.py", 'results.setdefault(died, ("fail",', 'results.setdefault(died, ("pass",',
+     "a VM death passes the running test"),
+    ("scripts/matrix.py", "remaining = missing[1:]", "remaining = missing",
+     "the test that killed the VM runs again"),
+]
+
+
+def run_tests(root):
+    return subprocess.run([sys.executable, "-m", "unittest", "discover", "-s",
+                           os.path.join(root, "harness/tests"), "-t", root],
+                          cwd=root, capture_output=True, text=True).returncode
+
+
+def main():
+    survivors = 0
+    for path, old, new, what in ([("harness/" + m[0],) + m[1:] for m in MUTATIONS]
+                                 + SCRIPT_MUTATIONS):
+        root = tempfile.mkdtemp()
+        try:
+            for d in ("harness", "scripts", "tests"):
+                shutil.copytree(os.path.join(TOP, d), os.path.join(root, d),
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            f = os.path.join(root, path)
+            with open(f) as fh:
+                src = fh.read()
+            if old not in src:
+                print("STALE   %-22s %s: the text to mutate is gone" % (path, what))
+                survivors += 1
+                continue
+            with open(f, "w") as fh:
+                fh.write(src.replace(old, new, 1))
+            killed = run_tests(root) != 0
+            survivors += not killed
+            print("%-7s %-22s %s" % ("killed" if killed else "SURVIVED", path, what))
+        finally:
+            shutil.rmtree(root)
+    print("%d mutation(s), %d survived" % (len(MUTATIONS) + len(SCRIPT_MUTATIONS), survivors))
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
