@@ -9,8 +9,9 @@ TESTS ?=
 CMD ?=
 BENCH_ARGS ?=
 VERSION ?=
+MUTANTS ?=
 
-.PHONY: all deps source export rebase canary harness-test kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary harness-test mutants kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -20,6 +21,9 @@ source: deps
 	scripts/source.sh
 export:
 	scripts/export.sh
+# Slips in the series that the feature tests must catch (by hand, not in make check)
+mutants: selftests
+	scripts/mutants.sh $(MUTANTS)
 # The series against every Debian linux-source-6.1 from 6.1.176-1 on (by hand, not in make check)
 canary: deps
 	scripts/canary.sh
