@@ -69,4 +69,9 @@ fi
 if [ -n "$(git -C "$SRC" status --porcelain --untracked-files=all -- tools/testing/selftests)" ]; then
 	warn "the selftest build wrote into the source tree: $(git -C "$SRC" status --porcelain -- tools/testing/selftests | head -3)"
 fi
+# The preload library that disables KVM_X86_QUIRK_SLOT_ZAP_ALL in any VMM,
+# for the +noquirk variants of tests that have no option of their own.
+gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$INST/libslotzap-preload.so" \
+	"$TOP/preload/slotzap-preload.c" -ldl ||
+	die "building the preload library failed (gcc and libc6-dev come with 'make deps')"
 log "selftests: $(wc -l < "$INST/tests.txt") x86_64 tests installed in $INST"

@@ -6,7 +6,8 @@
 #
 # kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
 # per-test arguments; this runner adds what the matrix needs on TCG:
-#   tests/selftest-args  NAME TIMEOUT [ARGS...]  smaller parameters, own timeout;
+#   tests/selftest-args  NAME TIMEOUT [VAR=value...] [ARGS...]  smaller
+#                        parameters, own timeout, environment;
 #                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
 #   tests/platform-retries  the retry policy (harness/retry.py; see below)
@@ -96,14 +97,19 @@ for t in "${tests[@]}"; do
 	fi
 	read -r tmo args <<< "$(lookup "$t" "$TOP/tests/selftest-args")"
 	tmo=${tmo:-$default_timeout}
+	# leading VAR=value words go to the test's environment
+	envs=()
+	set -- $args
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Z_][A-Z0-9_]*= ]]; do envs+=("$1"); shift; done
+	args="$*"
 	log=$results/logs/$t.log
-	echo "# RUN $t ${args:-}"
+	echo "# RUN $t ${envs[*]} ${args:-}"
 	: > "$log"
 	note= fnote=
 	for try in 1 2; do
 		$watching && echo > $tracefs/trace
 		start=$(date +%s.%N)
-		(cd "$INST" && exec timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
+		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
 		rc=$?
 		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 		echo "exit=$rc seconds=$secs" >> "$log"
