@@ -51,7 +51,9 @@ def qemu_command(args, out):
         "slotzap.out=" + out, "slotzap.top=" + TOP,
         # a hung kernel ends the run at its first soft lockup report (a
         # splat, so a failure), not minutes later at the timeout
-        "softlockup_panic=1",
+        # (after 2 x 60 s: a loaded host stalls a TCG guest for tens of
+        # seconds, e.g. the debug kernel probing its serial port at boot)
+        "softlockup_panic=1", "watchdog_thresh=60",
         # splats are told from the command's output by their time stamp
         "printk.time=1", args.append,
     ]).strip()
