@@ -72,7 +72,7 @@ def check(tests_dir=TESTS, known_tests=None):
             problems.append("%s: %s needs a timeout or 'skip REASON'" % (where("intel-tests", n), w[0]))
     try:
         pol = retry.load(os.path.join(tests_dir, "platform-retries"))
-        for test, cfg, _, _ in pol.retries:
+        for test, cfg, _, _, _ in pol.retries:
             name_ok("platform-retries", 0, test + ("@" + cfg if cfg else ""), amd)
     except retry.PolicyError as e:
         problems.append(str(e))

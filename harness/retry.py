@@ -12,15 +12,20 @@ tests/platform-retries holds it, in three kinds of lines:
     never REGEX
         a series assertion: a log that matches is never retried, whatever
         else it shows (a torture violation, a stale read, a refault count).
-    retry TEST[@CONFIG] ID [FIGURES...]
+    retry TEST[@CONFIG] ID [runs=N] [FIGURES...]
         TEST ('*' for every test) may run once more when its failed run
         matched signature ID; FIGURES are the measurements that justify it.
+        runs=N (at most RUNS_CAP) allows N runs in all instead of MAX_RUNS,
+        for a signature that proves the platform by itself and whose
+        measured rate makes two runs in a row too likely to fail.
 
 A failure is retried only when a listed signature matched and no 'never'
-pattern did; at most once (MAX_RUNS). Anything else fails on its first run.
+pattern did; every failed run is judged anew, so each retry needs its own
+match. Anything else fails on its first run.
 
-    python3 -m harness.retry --test T --config C --log FILE [--sysmap FILE]
-prints 'retry ID' (exit 0) or 'no-retry: WHY' (exit 1).
+    python3 -m harness.retry --test T --config C --log FILE [--sysmap FILE] [--run K]
+prints 'retry ID: WHY' (exit 0) when run K (default 1) failed and may be
+followed by run K+1, or 'no-retry: WHY' (exit 1).
 """
 
 import argparse
@@ -30,7 +35,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-MAX_RUNS = 2
+MAX_RUNS = 2     # runs of a failing test when its retry line says nothing
+RUNS_CAP = 4     # the most a retry line may allow with runs=N
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICY = os.path.join(TOP, "tests/platform-retries")
 
@@ -51,7 +57,7 @@ class Signature:
 class Policy:
     signatures: dict = field(default_factory=dict)   # id -> Signature
     never: list = field(default_factory=list)        # compiled patterns
-    retries: list = field(default_factory=list)      # (test, config, id, figures)
+    retries: list = field(default_factory=list)      # (test, config, id, runs, figures)
 
 
 def load(path=POLICY):
@@ -86,14 +92,24 @@ def load(path=POLICY):
                     if len(words) < 2:
                         raise PolicyError("retry needs TEST[@CONFIG] SIGNATURE")
                     test, _, config = words[0].partition("@")
-                    pol.retries.append((test, config, words[1], " ".join(words[2:])))
+                    runs = MAX_RUNS
+                    if len(words) > 2 and words[2].startswith("runs="):
+                        try:
+                            runs = int(words.pop(2)[len("runs="):])
+                        except ValueError:
+                            raise PolicyError("runs= needs a number")
+                        if not MAX_RUNS <= runs <= RUNS_CAP:
+                            raise PolicyError("runs=%d: allowed %d to %d"
+                                              % (runs, MAX_RUNS, RUNS_CAP))
+                    pol.retries.append((test, config, words[1], runs,
+                                        " ".join(words[2:])))
                 else:
                     raise PolicyError("unknown line kind %r" % kind)
             except re.error as e:
                 raise PolicyError("%s: bad regex: %s" % (where, e))
             except PolicyError as e:
                 raise PolicyError("%s: %s" % (where, e))
-    for test, config, sid, _ in pol.retries:
+    for test, config, sid, _, _ in pol.retries:
         if sid not in pol.signatures:
             raise PolicyError("%s: retry of %s names unknown signature %s"
                               % (os.path.relpath(path, TOP), test, sid))
@@ -129,17 +145,20 @@ def matched(sig, log, sysmap_text):
     return False
 
 
-def decide(pol, test, config, log, sysmap_text=""):
-    """(retry?, signature id or None, why) for a failed first run."""
+def decide(pol, test, config, log, sysmap_text="", run=1):
+    """(retry?, signature id or None, why) for failed run RUN (from 1)."""
     for rx in pol.never:
         m = rx.search(log)
         if m:
             return False, None, "series assertion (%s)" % m.group(0)[:80]
     hits = [s.id for s in pol.signatures.values() if matched(s, log, sysmap_text)]
-    for t, c, sid, _ in pol.retries:
+    for t, c, sid, runs, _ in pol.retries:
         if t in ("*", test) and c in ("", config) and sid in hits:
-            return True, sid, "platform signature %s (docs/platform-bugs.md %s)" % (
-                sid, pol.signatures[sid].section)
+            if run >= runs:
+                return False, None, "platform signature %s matched, but run %d was the last of %d allowed" % (
+                    sid, run, runs)
+            return True, sid, "platform signature %s (docs/platform-bugs.md %s; run %d of at most %d)" % (
+                sid, pol.signatures[sid].section, run + 1, runs)
     if hits:
         return False, None, "platform signature %s matched, but no retry of %s@%s is allowed on it" % (
             ",".join(hits), test, config)
@@ -152,6 +171,7 @@ def main(argv=None):
     p.add_argument("--config", required=True)
     p.add_argument("--log", required=True, help="the failed run's log")
     p.add_argument("--sysmap", default="", help="System.map of the kernel under test")
+    p.add_argument("--run", type=int, default=1, help="the number of the run that failed")
     p.add_argument("--policy", default=POLICY)
     a = p.parse_args(argv)
     with open(a.log, errors="replace") as f:
@@ -160,7 +180,7 @@ def main(argv=None):
     if a.sysmap and os.path.exists(a.sysmap):
         with open(a.sysmap, errors="replace") as f:
             sysmap = f.read()
-    ok, sid, why = decide(load(a.policy), a.test, a.config, log, sysmap)
+    ok, sid, why = decide(load(a.policy), a.test, a.config, log, sysmap, a.run)
     print("retry %s: %s" % (sid, why) if ok else "no-retry: %s" % why)
     return 0 if ok else 1
 

@@ -54,9 +54,10 @@ lookup() {
 # Retries: the policy is harness/retry.py's, from tests/platform-retries.
 # After a failed run the runner appends the kvm_exit trace lines that the
 # platform signatures look for (a guest RIP in the host's kernel text, a
-# guest shutdown) to the test's log and asks the policy; a failure that
-# matches no allowed signature, or shows a series assertion, is final. At
-# most one more run, and its pass is reported as flaky. docs/platform-bugs.md.
+# guest shutdown) to the test's log and asks the policy about that run; a
+# failure that matches no allowed signature, or shows a series assertion,
+# is final. One more run by default, up to the runs= of the retry line; a
+# pass after a retry is reported as flaky. docs/platform-bugs.md.
 tracefs=/sys/kernel/tracing
 trace_watch() {
 	[ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null || return 1
@@ -105,8 +106,10 @@ for t in "${tests[@]}"; do
 	log=$results/logs/$t.log
 	echo "# RUN $t ${envs[*]} ${args:-}"
 	: > "$log"
-	note= fnote=
-	for try in 1 2; do
+	note= fnote= hist=
+	try=0
+	while :; do
+		try=$((try + 1))
 		$watching && echo > $tracefs/trace
 		start=$(date +%s.%N)
 		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
@@ -115,20 +118,24 @@ for t in "${tests[@]}"; do
 		echo "exit=$rc seconds=$secs" >> "$log"
 		[ $rc -eq 0 ] || [ $rc -eq 4 ] && break
 		$watching && grep -m 20 'kvm_exit:' $tracefs/trace | sed 's/^ *//' >> "$log"
-		[ $try -eq 2 ] && break
+		# the policy reads this run's part of the log only
+		awk -v r="=== run $try " 'index($0, r) == 1 { buf = ""; next } { buf = buf $0 "\n" }
+			END { printf "%s", buf }' "$log" > "$log.run"
 		decision=$(PYTHONPATH=$TOP python3 -m harness.retry --test "$t" --config "$config" \
-			--log "$log" --sysmap "$sysmap" 2>&1) || {
-			echo "#   run 1 (exit=$rc) not retried: ${decision:-the retry policy failed}"
+			--log "$log.run" --sysmap "$sysmap" --run $try 2>&1) || {
+			echo "#   run $try (exit=$rc) not retried: ${decision:-the retry policy failed}"
 			break
 		}
 		sig=$(awk '{ sub(/:$/, "", $2); print $2; exit }' <<< "$decision")
 		tail -c 3000 "$log" | tail -n 8 | cut -c1-200 | sed "s/^/#   /"
-		echo "#   run 1 (exit=$rc) $decision; running it again"
-		echo "=== run 1 exit=$rc: $decision; run 2:" >> "$log"
-		note=" flaky=$sig (run 2 of 2; run 1 exit=$rc)"
-		fnote=" (run 2 of 2; run 1 exit=$rc matched platform signature $sig)"
+		echo "#   run $try (exit=$rc) $decision; running it again"
+		echo "=== run $((try + 1)) after run $try exit=$rc: $decision" >> "$log"
+		hist="$hist${hist:+, }run $try exit=$rc $sig"
+		note=" flaky=$sig (run $((try + 1)); $hist)"
+		fnote=" (run $((try + 1)); $hist)"
 		retries=$((retries + 1))
 	done
+	rm -f "$log.run"
 	if [ $rc -eq 0 ]; then
 		echo "ok $n $t # time=${secs}s$note"
 	elif [ $rc -eq 4 ]; then

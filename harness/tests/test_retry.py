@@ -21,9 +21,9 @@ class RealPolicy(unittest.TestCase):
         self.pol = retry.load()
         self.sysmap = text("System.map")
 
-    def decide(self, log, test="memslot_torture_test", config="svm-tdp-mmu", sysmap=None):
+    def decide(self, log, test="memslot_torture_test", config="svm-tdp-mmu", sysmap=None, run=1):
         return retry.decide(self.pol, test, config, text(log),
-                            self.sysmap if sysmap is None else sysmap)
+                            self.sysmap if sysmap is None else sysmap, run)
 
     def test_l1_state_signature_is_retried(self):
         ok, sid, _ = self.decide("torture-l1-state.log")
@@ -56,6 +56,23 @@ class RealPolicy(unittest.TestCase):
     def test_one_retry_at_most(self):
         self.assertEqual(retry.MAX_RUNS, 2)
 
+    def test_ifetch_pf_gets_one_retry_only(self):
+        self.assertTrue(self.decide("torture-ifetch-pf.log", run=1)[0])
+        self.assertFalse(self.decide("torture-ifetch-pf.log", run=2)[0])
+
+    def test_l1_state_gets_its_measured_budget(self):
+        runs = [r for t, c, s, r, _ in self.pol.retries if s == "l1-state-in-l2"]
+        self.assertEqual(runs, [4])
+        self.assertTrue(self.decide("torture-l1-state.log", run=3)[0])
+        ok, _, why = self.decide("torture-l1-state.log", run=4)
+        self.assertFalse(ok)
+        self.assertIn("last of 4", why)
+
+    def test_each_run_needs_its_own_match(self):
+        ok, _, why = self.decide("torture-violation.log", run=2)
+        self.assertFalse(ok)
+        self.assertIn("series assertion", why)
+
 
 class Format(unittest.TestCase):
     def test_config_scoped_retry(self):
@@ -74,6 +91,18 @@ class Format(unittest.TestCase):
     def test_unknown_kind_is_rejected(self):
         with self.assertRaises(retry.PolicyError):
             policy("retries t s\n")
+
+    def test_runs_budget(self):
+        pol = policy("signature s §1 boom\nretry t s runs=3 measured\n")
+        self.assertEqual(pol.retries[0][3:], (3, "measured"))
+        self.assertTrue(retry.decide(pol, "t", "c", "boom", run=2)[0])
+        self.assertFalse(retry.decide(pol, "t", "c", "boom", run=3)[0])
+        self.assertEqual(policy("signature s §1 boom\nretry t s\n").retries[0][3], retry.MAX_RUNS)
+
+    def test_runs_beyond_the_cap_are_rejected(self):
+        for bad in ("runs=9", "runs=1", "runs=x"):
+            with self.assertRaises(retry.PolicyError):
+                policy("signature s §1 boom\nretry t s %s\n" % bad)
 
     def test_symbol_needs_a_group(self):
         with self.assertRaises(retry.PolicyError):
