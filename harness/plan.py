@@ -62,6 +62,13 @@ def check(tests_dir=TESTS, known_tests=None):
         variants.add(name_ok("selftest-args", n, w[0], amd))
         if len(w) < 2 or not w[1].isdigit():
             problems.append("%s: %s needs a timeout in seconds" % (where("selftest-args", n), w[0]))
+    scope = os.path.join(tests_dir, "check-scope")
+    for n, w in entries(scope) if os.path.exists(scope) else []:
+        name_ok("check-scope", n, w[0], amd)
+        if len(w) < 3:
+            problems.append("%s: %s needs a configuration and a reason" % (where("check-scope", n), w[0]))
+        elif w[1] not in amd:
+            problems.append("%s: unknown configuration %r" % (where("check-scope", n), w[1]))
     for n, w in entries(os.path.join(tests_dir, "debug-tests")):
         t = name_ok("debug-tests", n, w[0], amd)
         if "+" in t and t not in variants:

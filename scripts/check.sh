@@ -64,7 +64,7 @@ if [ -n "$builds_ok" ]; then
 		"$TOP/scripts/vm.py" --timeout 300 --out "$BUILD/vm/smoke" \
 		'grep -qw svm /proc/cpuinfo && test -c /dev/kvm && grep -q . /sys/module/kvm_amd/parameters/npt'
 	log "KVM selftest matrix"
-	stage matrix matrix.results 5700 "$TOP/scripts/matrix.py"
+	stage matrix matrix.results 5700 "$TOP/scripts/matrix.py" --check
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
 	stage qemu qemu.results 1800 "$TOP/scripts/qemu-guests.sh"
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"

@@ -16,6 +16,7 @@ NAME.results and NAME-summary.txt instead, and tests are labelled TEST@NAME-CONF
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 sys.path.insert(0, vm.TOP)
-from harness import ktap  # noqa: E402
+from harness import ktap, plan  # noqa: E402
 from harness.console import blame_file  # noqa: E402
 from harness.results import counts_line, write_results  # noqa: E402
 
@@ -34,10 +35,13 @@ RESULTS = os.path.join(TOP, "build/results")
 MAX_BOOTS = 3
 
 
-def run_boot(config, tests, timeout, kernel, out):
-    """One VM: run-selftests.sh with TESTS (all when empty) -> (status, tap)."""
-    cmd = ('scripts/run-selftests.sh -c %s -o "$OUT" %s | tee "$OUT/results.tap"'
-           '; exit ${PIPESTATUS[0]}' % (config, " ".join(tests)))
+def run_boot(config, tests, timeout, kernel, out, scoped=False):
+    """One VM: run-selftests.sh with TESTS (all when empty) -> (status, tap).
+
+    SCOPED (make check): tests/check-scope confines some tests to one
+    configuration."""
+    cmd = ('scripts/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
+           '; exit ${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
     status = vm.main(["--config", config, "--out", out, "--kernel", kernel,
                       "--timeout", str(timeout), cmd])
     return status, os.path.join(out, "results.tap")
@@ -108,6 +112,8 @@ def main():
                    help="hard limit per configuration, seconds")
     p.add_argument("--kernel", default=vm.DEFAULT_KERNEL, help="bzImage to boot")
     p.add_argument("--name", help="label of this run (default: the plain matrix)")
+    p.add_argument("--check", action="store_true",
+                   help="make check's scope: tests/check-scope runs some tests in one configuration only")
     args = p.parse_args()
     configs = args.configs.split(",")
     for c in configs:
@@ -122,7 +128,8 @@ def main():
     table, walls = {}, {}
     for c in configs:
         print("==> matrix: %s (%s)" % (c, vm.mmu_configs()[c]), flush=True)
-        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c])
+        boot = functools.partial(run_boot, scoped=args.check)
+        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot)
 
     tests = []
     for c in configs:
@@ -135,6 +142,11 @@ def main():
     lines.append("")
     for c in configs:
         lines.append(counts_line(label[c], table[c], walls[c]))
+    if args.check:
+        scoped = [w for _, w in plan.entries(os.path.join(TOP, "tests/check-scope"))]
+        lines.append("make check's scope: %d test(s) run in one configuration only, "
+                     "'-' above (tests/check-scope; make matrix runs every test everywhere)"
+                     % len(scoped))
     for c in configs:
         for t, (st, detail) in table[c].items():
             if st == "fail":

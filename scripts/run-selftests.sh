@@ -1,7 +1,7 @@
 #!/bin/bash
 # Run the installed KVM selftests and print KTAP, one result per test.
 # Runs inside the test VM (scripts/vm.py), but works on any host with KVM.
-#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [TEST...]
+#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [-s] [TEST...]
 # Tests default to build/selftests/install/tests.txt, in order.
 #
 # kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
@@ -11,6 +11,8 @@
 #                        NAME+VARIANT adds a run of NAME with other arguments
 #   tests/skip-list      NAME[@CONFIG] REASON    reported as SKIP with the reason
 #   tests/platform-retries  the retry policy (harness/retry.py; see below)
+#   tests/check-scope    NAME CONFIG REASON  with -s (make check), NAME runs
+#                        in CONFIG only
 # A test exiting 4 (KSFT_SKIP) is a skip too. Each test's output goes to
 # RESULTS_DIR/logs/NAME.log; on failure its tail is printed as diagnostics.
 set -u
@@ -18,11 +20,13 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 INST=$TOP/build/selftests/install
 config=none
 results=${OUT:-/tmp/selftest-results}
-while getopts c:o: opt; do
+scope=
+while getopts c:o:s opt; do
 	case $opt in
 	c) config=$OPTARG ;;
 	o) results=$OPTARG ;;
-	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [TEST...]" >&2; exit 2 ;;
+	s) scope=$TOP/tests/check-scope ;;
+	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [-s] [TEST...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -43,6 +47,22 @@ else
 		tests+=("$t")
 		mapfile -t -O ${#tests[@]} tests < <(variants "$t")
 	done < "$INST/tests.txt"
+fi
+
+# -s (make check): a test that tests/check-scope confines to another
+# configuration is left out here; it runs in its own configuration.
+elsewhere=()
+if [ -n "$scope" ]; then
+	kept=()
+	for t in "${tests[@]}"; do
+		only=$(grep -v '^[[:space:]]*#' "$scope" | awk -v t="$t" '$1 == t { print $2; exit }')
+		if [ -n "$only" ] && [ "$only" != "$config" ]; then
+			elsewhere+=("$t")
+		else
+			kept+=("$t")
+		fi
+	done
+	tests=("${kept[@]}")
 fi
 
 # first matching line of FILE for test $1 (NAME or NAME@CONFIG), minus the name
@@ -77,6 +97,8 @@ echo "TAP version 13"
 echo "# config $config: $(cat /proc/cmdline | grep -o 'kvm[_a-z]*\.[a-z_]*=[^ ]*' | tr '\n' ' ')"
 echo "1..${#tests[@]}"
 echo "# tests: ${tests[*]}"
+[ ${#elsewhere[@]} -eq 0 ] ||
+	echo "# scope: ${#elsewhere[@]} test(s) run in another configuration under make check (tests/check-scope): ${elsewhere[*]}"
 n=0 fails=0 retries=0
 for t in "${tests[@]}"; do
 	n=$((n + 1))

@@ -34,6 +34,18 @@ class Plan(unittest.TestCase):
         self.assertIn("unknown test 'memslot_zap_tset'",
                       "\n".join(plan.check(self.dir, self.known)))
 
+    def test_check_scope_names_a_known_configuration(self):
+        self.append("check-scope", "smm_test svm-tdp-mu  a typo")
+        self.assertIn("unknown configuration 'svm-tdp-mu'", "\n".join(plan.check(self.dir)))
+
+    def test_check_scope_needs_a_reason(self):
+        self.append("check-scope", "smm_test svm-tdp-mmu")
+        self.assertIn("needs a configuration and a reason", "\n".join(plan.check(self.dir)))
+
+    def test_check_scope_test_must_exist(self):
+        self.append("check-scope", "smm_tset svm-tdp-mmu  a typo")
+        self.assertIn("unknown test 'smm_tset'", "\n".join(plan.check(self.dir, self.known)))
+
     def test_skip_needs_a_reason(self):
         self.append("skip-list", "smm_test")
         self.assertIn("has no reason", "\n".join(plan.check(self.dir)))
