@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: all deps source export rebase canary harness-test mutants kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary docs-check harness-test mutants kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -21,6 +21,9 @@ source: deps
 	scripts/source.sh
 export:
 	scripts/export.sh
+# Does the series add a Sphinx warning to Documentation/virt? (by hand, not in make check)
+docs-check: source
+	scripts/docs-check.sh
 # Slips in the series that the feature tests must catch (by hand, not in make check)
 mutants: selftests
 	scripts/mutants.sh $(MUTANTS)
