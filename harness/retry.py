@@ -15,17 +15,22 @@ tests/platform-retries holds it, in three kinds of lines:
     retry TEST[@CONFIG] ID [runs=N] [FIGURES...]
         TEST ('*' for every test) may run once more when its failed run
         matched signature ID; FIGURES are the measurements that justify it.
-        runs=N (at most RUNS_CAP) allows N runs in all instead of MAX_RUNS,
-        for a signature that proves the platform by itself and whose
-        measured rate makes two runs in a row too likely to fail.
+        runs=N (at most RUNS_CAP) allows N failures on signature ID
+        instead of MAX_RUNS, for a signature that proves the platform by
+        itself and whose measured rate makes two in a row too likely.
 
 A failure is retried only when a listed signature matched and no 'never'
 pattern did; every failed run is judged anew, so each retry needs its own
-match. Anything else fails on its first run.
+match. Each signature's budget counts the failed runs it matched: an
+l2-ifetch-pf after an l1-state-in-l2 still has its one retry, a second
+l2-ifetch-pf has none. No test runs more than RUNS_CAP times. Anything
+else fails on its first run.
 
-    python3 -m harness.retry --test T --config C --log FILE [--sysmap FILE] [--run K]
+    python3 -m harness.retry --test T --config C --log FILE [--sysmap FILE]
+                             [--run K] [--seen ID,ID...]
 prints 'retry ID: WHY' (exit 0) when run K (default 1) failed and may be
-followed by run K+1, or 'no-retry: WHY' (exit 1).
+followed by run K+1, or 'no-retry: WHY' (exit 1); --seen lists the
+signatures matched by the earlier failed runs, in order.
 """
 
 import argparse
@@ -35,8 +40,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-MAX_RUNS = 2     # runs of a failing test when its retry line says nothing
-RUNS_CAP = 4     # the most a retry line may allow with runs=N
+MAX_RUNS = 2     # failures a signature may excuse + 1, when its retry line says nothing
+RUNS_CAP = 4     # the most runs of one test, and the most runs=N may allow
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICY = os.path.join(TOP, "tests/platform-retries")
 
@@ -145,8 +150,10 @@ def matched(sig, log, sysmap_text):
     return False
 
 
-def decide(pol, test, config, log, sysmap_text="", run=1):
-    """(retry?, signature id or None, why) for failed run RUN (from 1)."""
+def decide(pol, test, config, log, sysmap_text="", run=1, seen=()):
+    """(retry?, signature id or None, why) for failed run RUN (from 1).
+
+    SEEN: the signature ids that excused the earlier failed runs."""
     for rx in pol.never:
         m = rx.search(log)
         if m:
@@ -154,11 +161,15 @@ def decide(pol, test, config, log, sysmap_text="", run=1):
     hits = [s.id for s in pol.signatures.values() if matched(s, log, sysmap_text)]
     for t, c, sid, runs, _ in pol.retries:
         if t in ("*", test) and c in ("", config) and sid in hits:
-            if run >= runs:
-                return False, None, "platform signature %s matched, but run %d was the last of %d allowed" % (
-                    sid, run, runs)
-            return True, sid, "platform signature %s (docs/platform-bugs.md %s; run %d of at most %d)" % (
-                sid, pol.signatures[sid].section, run + 1, runs)
+            times = list(seen).count(sid) + 1
+            if times >= runs:
+                return False, None, "platform signature %s matched %d times, its retry line allows %d runs" % (
+                    sid, times, runs)
+            if run >= RUNS_CAP:
+                return False, None, "platform signature %s matched, but run %d was the last of %d" % (
+                    sid, run, RUNS_CAP)
+            return True, sid, "platform signature %s (docs/platform-bugs.md %s; failure %d of %d it may excuse; run %d next)" % (
+                sid, pol.signatures[sid].section, times, runs - 1, run + 1)
     if hits:
         return False, None, "platform signature %s matched, but no retry of %s@%s is allowed on it" % (
             ",".join(hits), test, config)
@@ -172,6 +183,7 @@ def main(argv=None):
     p.add_argument("--log", required=True, help="the failed run's log")
     p.add_argument("--sysmap", default="", help="System.map of the kernel under test")
     p.add_argument("--run", type=int, default=1, help="the number of the run that failed")
+    p.add_argument("--seen", default="", help="signatures of the earlier failed runs, comma-separated")
     p.add_argument("--policy", default=POLICY)
     a = p.parse_args(argv)
     with open(a.log, errors="replace") as f:
@@ -180,7 +192,8 @@ def main(argv=None):
     if a.sysmap and os.path.exists(a.sysmap):
         with open(a.sysmap, errors="replace") as f:
             sysmap = f.read()
-    ok, sid, why = decide(load(a.policy), a.test, a.config, log, sysmap, a.run)
+    seen = [x for x in a.seen.split(",") if x]
+    ok, sid, why = decide(load(a.policy), a.test, a.config, log, sysmap, a.run, seen)
     print("retry %s: %s" % (sid, why) if ok else "no-retry: %s" % why)
     return 0 if ok else 1
 

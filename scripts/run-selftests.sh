@@ -76,8 +76,9 @@ lookup() {
 # platform signatures look for (a guest RIP in the host's kernel text, a
 # guest shutdown) to the test's log and asks the policy about that run; a
 # failure that matches no allowed signature, or shows a series assertion,
-# is final. One more run by default, up to the runs= of the retry line; a
-# pass after a retry is reported as flaky. docs/platform-bugs.md.
+# is final. A signature excuses one failure by default, runs=N - 1 with the
+# runs= of its retry line (4 runs at most in all); a pass after a retry is
+# reported as flaky. docs/platform-bugs.md.
 tracefs=/sys/kernel/tracing
 trace_watch() {
 	[ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null || return 1
@@ -128,7 +129,7 @@ for t in "${tests[@]}"; do
 	log=$results/logs/$t.log
 	echo "# RUN $t ${envs[*]} ${args:-}"
 	: > "$log"
-	note= fnote= hist=
+	note= fnote= hist= seen=
 	try=0
 	while :; do
 		try=$((try + 1))
@@ -144,7 +145,7 @@ for t in "${tests[@]}"; do
 		awk -v r="=== run $try " 'index($0, r) == 1 { buf = ""; next } { buf = buf $0 "\n" }
 			END { printf "%s", buf }' "$log" > "$log.run"
 		decision=$(PYTHONPATH=$TOP python3 -m harness.retry --test "$t" --config "$config" \
-			--log "$log.run" --sysmap "$sysmap" --run $try 2>&1) || {
+			--log "$log.run" --sysmap "$sysmap" --run $try --seen "$seen" 2>&1) || {
 			echo "#   run $try (exit=$rc) not retried: ${decision:-the retry policy failed}"
 			break
 		}
@@ -153,6 +154,7 @@ for t in "${tests[@]}"; do
 		echo "#   run $try (exit=$rc) $decision; running it again"
 		echo "=== run $((try + 1)) after run $try exit=$rc: $decision" >> "$log"
 		hist="$hist${hist:+, }run $try exit=$rc $sig"
+		seen="$seen${seen:+,}$sig"
 		note=" flaky=$sig (run $((try + 1)); $hist)"
 		fnote=" (run $((try + 1)); $hist)"
 		retries=$((retries + 1))

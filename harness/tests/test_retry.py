@@ -21,9 +21,10 @@ class RealPolicy(unittest.TestCase):
         self.pol = retry.load()
         self.sysmap = text("System.map")
 
-    def decide(self, log, test="memslot_torture_test", config="svm-tdp-mmu", sysmap=None, run=1):
+    def decide(self, log, test="memslot_torture_test", config="svm-tdp-mmu", sysmap=None, run=1,
+               seen=()):
         return retry.decide(self.pol, test, config, text(log),
-                            self.sysmap if sysmap is None else sysmap, run)
+                            self.sysmap if sysmap is None else sysmap, run, seen)
 
     def test_l1_state_signature_is_retried(self):
         ok, sid, _ = self.decide("torture-l1-state.log")
@@ -58,13 +59,25 @@ class RealPolicy(unittest.TestCase):
 
     def test_ifetch_pf_gets_one_retry_only(self):
         self.assertTrue(self.decide("torture-ifetch-pf.log", run=1)[0])
-        self.assertFalse(self.decide("torture-ifetch-pf.log", run=2)[0])
+        ok, _, why = self.decide("torture-ifetch-pf.log", run=2, seen=["l2-ifetch-pf"])
+        self.assertFalse(ok)
+        self.assertIn("matched 2 times", why)
+
+    def test_ifetch_pf_after_l1_state_has_its_own_retry(self):
+        self.assertTrue(self.decide("torture-ifetch-pf.log", run=2, seen=["l1-state-in-l2"])[0])
+        self.assertFalse(self.decide("torture-ifetch-pf.log", run=3,
+                                     seen=["l1-state-in-l2", "l2-ifetch-pf"])[0])
 
     def test_l1_state_gets_its_measured_budget(self):
         runs = [r for t, c, s, r, _ in self.pol.retries if s == "l1-state-in-l2"]
         self.assertEqual(runs, [4])
-        self.assertTrue(self.decide("torture-l1-state.log", run=3)[0])
-        ok, _, why = self.decide("torture-l1-state.log", run=4)
+        self.assertTrue(self.decide("torture-l1-state.log", run=3, seen=["l1-state-in-l2"] * 2)[0])
+        ok, _, why = self.decide("torture-l1-state.log", run=4, seen=["l1-state-in-l2"] * 3)
+        self.assertFalse(ok)
+        self.assertIn("allows 4 runs", why)
+
+    def test_no_test_runs_more_than_the_cap(self):
+        ok, _, why = self.decide("torture-l1-state.log", run=4, seen=["l2-ifetch-pf"] * 3)
         self.assertFalse(ok)
         self.assertIn("last of 4", why)
 
@@ -95,8 +108,8 @@ class Format(unittest.TestCase):
     def test_runs_budget(self):
         pol = policy("signature s §1 boom\nretry t s runs=3 measured\n")
         self.assertEqual(pol.retries[0][3:], (3, "measured"))
-        self.assertTrue(retry.decide(pol, "t", "c", "boom", run=2)[0])
-        self.assertFalse(retry.decide(pol, "t", "c", "boom", run=3)[0])
+        self.assertTrue(retry.decide(pol, "t", "c", "boom", run=2, seen=["s"])[0])
+        self.assertFalse(retry.decide(pol, "t", "c", "boom", run=3, seen=["s", "s"])[0])
         self.assertEqual(policy("signature s §1 boom\nretry t s\n").retries[0][3], retry.MAX_RUNS)
 
     def test_runs_beyond_the_cap_are_rejected(self):
