@@ -10,7 +10,7 @@ need_source
 
 git -C "$SRC" diff --quiet HEAD ||
 	die "build/linux has uncommitted changes; commit them first (new files need 'git add -f', see README)"
-[ -d "$SRC/.git/rebase-apply" ] && die "a 'git am' or rebase is in progress in build/linux; finish it first"
+{ [ -d "$SRC/.git/rebase-apply" ] || [ -d "$SRC/.git/rebase-merge" ]; } && die "a 'git am' or rebase is in progress in build/linux; finish it first"
 n=$(git -C "$SRC" rev-list --count base..HEAD)
 
 find "$TOP/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch'  -delete
