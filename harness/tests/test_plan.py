@@ -34,17 +34,16 @@ class Plan(unittest.TestCase):
         self.assertIn("unknown test 'memslot_zap_tset'",
                       "\n".join(plan.check(self.dir, self.known)))
 
-    def test_check_scope_names_a_known_configuration(self):
-        self.append("check-scope", "smm_test svm-tdp-mu  a typo")
-        self.assertIn("unknown configuration 'svm-tdp-mu'", "\n".join(plan.check(self.dir)))
-
-    def test_check_scope_needs_a_reason(self):
-        self.append("check-scope", "smm_test svm-tdp-mmu")
-        self.assertIn("needs a configuration and a reason", "\n".join(plan.check(self.dir)))
-
-    def test_check_scope_test_must_exist(self):
-        self.append("check-scope", "smm_tset svm-tdp-mmu  a typo")
-        self.assertIn("unknown test 'smm_tset'", "\n".join(plan.check(self.dir, self.known)))
+    def test_check_scope_entries_are_checked(self):
+        for line, known, problem in [
+                ("smm_test svm-tdp-mu  a typo", None, "unknown configuration 'svm-tdp-mu'"),
+                ("smm_test svm-tdp-mmu", None, "needs a configuration and a reason"),
+                ("smm_tset svm-tdp-mmu  a typo", self.known, "unknown test 'smm_tset'")]:
+            with self.subTest(line=line):
+                self.tearDown()   # a fresh copy of the plan for each line
+                self.setUp()
+                self.append("check-scope", line)
+                self.assertIn(problem, "\n".join(plan.check(self.dir, known)))
 
     def test_skip_needs_a_reason(self):
         self.append("skip-list", "smm_test")
