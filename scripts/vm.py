@@ -58,7 +58,7 @@ def qemu_command(args, out):
         "printk.time=1", args.append,
     ]).strip()
     return [
-        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+        "qemu-system-x86_64", "-accel", args.accel, "-cpu", "max",
         "-smp", str(args.smp), "-m", args.mem,
         "-nographic", "-no-reboot", "-nic", "none",
         "-kernel", args.kernel, "-append", cmdline,
@@ -205,6 +205,8 @@ def main(argv=None):
                    help="host directory shared writable with the guest "
                    "($OUT inside); it is emptied first")
     p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--accel", default="tcg",
+                   help="QEMU -accel value, e.g. tcg,thread=single")
     p.add_argument("--mem", default="4G")
     args = runner_args(p, argv, mmu_configs(), "vm")
     if not shutil.which("qemu-system-x86_64"):
