@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: all deps source export rebase canary docs-check harness-test mutants kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary docs-check harness-test mutants kut kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -27,6 +27,10 @@ docs-check: source
 # Slips in the series that the feature tests must catch (by hand, not in make check)
 mutants: selftests
 	scripts/mutants.sh $(MUTANTS)
+# kvm-unit-tests on the base and the series, quirk on and off, in every AMD
+# MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
+kut: selftests
+	scripts/kut.sh run $(TESTS)
 # The series against every Debian linux-source-6.1 from 6.1.176-1 on (by hand, not in make check)
 canary: deps
 	scripts/canary.sh

@@ -54,6 +54,14 @@ class RealPolicy(unittest.TestCase):
         self.assertTrue(retry.decide(self.pol, "nx_huge_pages_test.sh", "svm-shadow", log)[0])
         self.assertFalse(retry.decide(self.pol, "memslot_zap_test", "svm-shadow", log)[0])
 
+    def test_late_ipi_wakeup_is_retried_for_xapic_ipi_test_only(self):
+        ok, sid, _ = self.decide("xapic-ipi-late.log", test="xapic_ipi_test")
+        self.assertTrue(ok)
+        self.assertEqual(sid, "ipi-wakeup-late")
+        self.assertFalse(self.decide("xapic-ipi-late.log", test="memslot_zap_test")[0])
+        self.assertFalse(self.decide("xapic-ipi-late.log", test="xapic_ipi_test", run=2,
+                                     seen=("ipi-wakeup-late",))[0])
+
     def test_one_retry_at_most(self):
         self.assertEqual(retry.MAX_RUNS, 2)
 

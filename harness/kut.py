@@ -1,0 +1,123 @@
+"""kvm-unit-tests results: parse their TAP, compare the series with the base.
+
+run_tests.sh -t prints one line per test (name, then its summary):
+
+    ok 3 - access: 3 tests
+    not ok 7 - emulator: 1 unexpected failures
+    ok 9 - pku: PKU not enabled # skip
+    not ok 12 - svm_npt: timeout; duration=180s
+
+scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
+into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
+MODE: on or off). The rule is "no worse than the base": a test is worse on
+the series when the base passed it (or skipped it) and the series did not
+pass (or skip) it, in the same configuration.
+
+    python3 -m harness.kut report DIR        table + worse list; exit 1 if worse
+    python3 -m harness.kut results DIR FILE  make check's results lines
+"""
+
+import os
+import re
+import sys
+
+LINE = re.compile(r"^(not )?ok \d+ - ([^:\s]+):?\s*(.*?)\s*$")
+RANK = {"pass": 2, "skip": 2, "fail": 0, "missing": 0}
+
+
+def parse_tap(text):
+    """{test: (status, detail)} of one run_tests.sh -t output."""
+    out = {}
+    for line in text.splitlines():
+        m = LINE.match(line.rstrip("\r"))
+        if not m:
+            continue
+        detail = m.group(3)
+        if m.group(1):
+            status = "fail"
+        elif detail.lower().endswith("# skip"):
+            status, detail = "skip", detail[:-6].strip()
+        else:
+            status = "pass"
+        out[m.group(2)] = (status, detail)
+    return out
+
+
+def load(directory):
+    """{(kernel, config, mode): {test: (status, detail)}} of a results dir."""
+    runs = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".tap") or name.count("@") != 2:
+            continue
+        kernel, config, mode = name[:-4].split("@")
+        with open(os.path.join(directory, name), errors="replace") as f:
+            runs[(kernel, config, mode)] = parse_tap(f.read())
+    return runs
+
+
+def worse(runs):
+    """[(test, config, mode, base status, series status, detail)]."""
+    out = []
+    for (kernel, config, mode), res in sorted(runs.items()):
+        if kernel != "series":
+            continue
+        base = runs.get(("base", config, "on"))
+        if base is None:
+            continue
+        for test, (bst, _) in sorted(base.items()):
+            st, detail = res.get(test, ("missing", "no result on the series"))
+            if RANK[st] < RANK[bst]:
+                out.append((test, config, mode, bst, st, detail))
+    return out
+
+
+def table(runs):
+    """Lines: one row per test, one column per (config, kernel/mode)."""
+    cols = sorted(runs, key=lambda k: (k[1], k[0] != "base", k[2]))
+    tests = sorted({t for res in runs.values() for t in res})
+    head = ["%-40s" % "test"] + ["%-22s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
+                                 for k, c, m in cols]
+    lines = ["".join(head).rstrip()]
+    for t in tests:
+        row = ["%-40s" % t] + ["%-22s" % runs[k].get(t, ("-", ""))[0] for k in cols]
+        lines.append("".join(row).rstrip())
+    return lines
+
+
+def results_lines(runs):
+    """make check's results lines for the series runs: pass, skip or fail."""
+    lines = []
+    bad = {(t, c, m) for t, c, m, _, _, _ in worse(runs)}
+    for (kernel, config, mode), res in sorted(runs.items()):
+        if kernel != "series":
+            continue
+        for test, (st, detail) in sorted(res.items()):
+            name = "kut %s@%s quirk=%s" % (test, config, mode)
+            if st == "fail" and ("base", config, "on") in runs and (test, config, mode) not in bad:
+                st, detail = "skip", "fails on the unpatched base too: " + detail
+            lines.append("%s\t%s\t%s" % (st, name, detail))
+    return lines
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "report":
+        runs = load(argv[1])
+        if not runs:
+            sys.exit("kut: no KERNEL@CONFIG@MODE.tap files in %s; run scripts/kut.sh first" % argv[1])
+        print("\n".join(table(runs)))
+        bad = worse(runs)
+        for t, c, m, b, s, d in bad:
+            print("WORSE %s@%s quirk=%s: base %s, series %s (%s)" % (t, c, m, b, s, d))
+        print("%d test result(s) worse on the series than on the base" % len(bad))
+        return 1 if bad else 0
+    if len(argv) == 3 and argv[0] == "results":
+        runs = load(argv[1])
+        with open(argv[2], "w") as f:
+            for line in results_lines(runs):
+                f.write(line + "\n")
+        return 0
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

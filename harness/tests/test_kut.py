@@ -1,0 +1,69 @@
+import contextlib
+import io
+import os
+import tempfile
+import unittest
+
+from harness import kut
+
+TAP = """TAP version 13
+ok 1 - access: 3 tests
+not ok 2 - emulator: 1 unexpected failures
+ok 3 - pku: PKU not enabled # skip
+not ok 4 - svm_npt: timeout; duration=180s
+"""
+
+
+def write_runs(d, runs):
+    for name, text in runs.items():
+        with open(os.path.join(d, name + ".tap"), "w") as f:
+            f.write(text)
+
+
+class Parse(unittest.TestCase):
+    def test_statuses(self):
+        res = kut.parse_tap(TAP)
+        self.assertEqual({t: s for t, (s, _) in res.items()},
+                         {"access": "pass", "emulator": "fail", "pku": "skip", "svm_npt": "fail"})
+        self.assertEqual(res["pku"][1], "PKU not enabled")
+        self.assertEqual(res["svm_npt"][1], "timeout; duration=180s")
+
+
+class Compare(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        write_runs(self.dir.name, {
+            "base@c@on": "ok 1 - a: x\nnot ok 2 - b: y\nok 3 - c: z\nok 4 - d: s # skip\n",
+            "series@c@on": "ok 1 - a: x\nnot ok 2 - b: y\nok 3 - c: z\n",
+            "series@c@off": "not ok 1 - a: x\nnot ok 2 - b: y\nok 3 - c: z\nok 4 - d: s # skip\n",
+        })
+        self.runs = kut.load(self.dir.name)
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_worse_is_base_pass_series_fail_or_missing(self):
+        got = {(t, m, s) for t, _, m, _, s, _ in kut.worse(self.runs)}
+        self.assertEqual(got, {("a", "off", "fail"), ("d", "on", "missing")})
+
+    def test_base_failure_is_a_skip_with_reason_in_results(self):
+        lines = [l.split("\t") for l in kut.results_lines(self.runs)]
+        by = {n: (s, d) for s, n, d in lines}
+        self.assertEqual(by["kut b@c quirk=on"][0], "skip")
+        self.assertIn("unpatched base", by["kut b@c quirk=on"][1])
+        self.assertEqual(by["kut a@c quirk=off"][0], "fail")
+
+    def test_without_base_a_failure_fails(self):
+        os.remove(os.path.join(self.dir.name, "base@c@on.tap"))
+        lines = [l.split("\t") for l in kut.results_lines(kut.load(self.dir.name))]
+        self.assertIn(("fail", "kut b@c quirk=on"), {(s, n) for s, n, _ in lines})
+
+    def test_report_exit_status(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(kut.main(["report", self.dir.name]), 1)
+        self.assertIn("WORSE a@c quirk=off: base pass, series fail", out.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,149 @@
+#!/bin/bash
+# kvm-unit-tests (KUT) on the series and on the unpatched base.
+#   kut.sh build                build KUT for x86_64 into build/kut/src
+#   kut.sh run [TEST...]        every configuration of tests/mmu-configs:
+#                               base (quirk on: the base has nothing else),
+#                               series quirk on and off; then the report
+#   kut.sh check                make check's subset (tests/kut-check): one
+#                               configuration, series quirk on and off
+# KUT comes from SLOTZAP_KUT (a checkout or a .tar.gz), by default the
+# snapshot ../shared/kvm-unit-tests.tar.gz next to this repository. Results:
+# build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
+# The base kernel is built once per base version (build/obj-base, from a
+# worktree of build/linux at tag 'base') and its results are kept per
+# version and test list in build/kut/base/.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$TOP"
+
+KUT_DIR=$BUILD/kut
+KUT_SRC=$KUT_DIR/src
+RESULTS=$KUT_DIR/results
+
+# kut_source: SLOTZAP_KUT, else the team's snapshot next to the repository
+# (or at its usual place on these machines); empty when there is none.
+kut_source() {
+	local c
+	for c in ${SLOTZAP_KUT:-"$TOP/../shared/kvm-unit-tests.tar.gz" /work/shared/kvm-unit-tests.tar.gz}; do
+		[ -e "$c" ] && { realpath "$c"; return 0; }
+	done
+	[ -n "${SLOTZAP_KUT:-}" ] && die "SLOTZAP_KUT=$SLOTZAP_KUT does not exist"
+	return 0
+}
+NO_KUT="no kvm-unit-tests: clone https://gitlab.com/kvm-unit-tests/kvm-unit-tests.git and set SLOTZAP_KUT=/path/to/it (a checkout or a .tar.gz)"
+
+build() {
+	local from stamp
+	from=$(kut_source)
+	[ -n "$from" ] || die "$NO_KUT"
+	if [ -d "$from" ]; then
+		stamp=$(git -C "$from" rev-parse HEAD 2>/dev/null || find "$from" -type f -newer "$from/Makefile" | wc -l)
+	else
+		stamp=$(sha256sum < "$from" | cut -d' ' -f1)
+	fi
+	if [ "$(cat "$KUT_DIR/src.stamp" 2>/dev/null)" = "$from $stamp" ] && ls "$KUT_SRC"/x86/*.flat >/dev/null 2>&1; then
+		log "kvm-unit-tests: up to date ($from)"
+		return 0
+	fi
+	log "kvm-unit-tests: building $from for x86_64"
+	rm -rf "$KUT_SRC" && mkdir -p "$KUT_SRC"
+	if [ -d "$from" ]; then
+		cp -a "$from/." "$KUT_SRC/" || die "cannot copy $from"
+	else
+		tar -xzf "$from" -C "$KUT_SRC" --strip-components=1 || die "cannot extract $from"
+	fi
+	(cd "$KUT_SRC" && ./configure --arch=x86_64 >/dev/null) || die "kvm-unit-tests: ./configure failed in $KUT_SRC"
+	kutmake() { make -C "$KUT_SRC" -s -j"$NPROC" >"$KUT_DIR/build.log" 2>&1; }
+	timed "kvm-unit-tests build" kutmake ||
+		die "kvm-unit-tests: make failed, see $KUT_DIR/build.log"
+	echo "$from $stamp" > "$KUT_DIR/src.stamp"
+}
+
+base_kernel() {
+	local wt=$BUILD/base ver
+	ver=$(sed -n 's/^VERSION=//p' "$TOP/patches/BASE")
+	git -C "$SRC" rev-parse -q --verify base >/dev/null || die "build/linux has no tag 'base'; run 'make source'"
+	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$SRC" rev-parse base)" ]; then
+		rm -rf "$wt"
+		git -C "$SRC" worktree prune
+		git -C "$SRC" worktree add -f --detach "$wt" base >/dev/null || die "cannot add a worktree of 'base' at $wt"
+	fi
+	SLOTZAP_KSRC=$wt "$TOP/scripts/build-kernel.sh" "$BUILD/obj-base" "$TOP/configs/kvm-test.config" >&2 ||
+		die "the base kernel ($ver) does not build"
+	echo "$ver"
+}
+
+# vmrun KERNEL(bzImage) CONFIG OUTDIR 'modes' TEST...: one test VM, KUT in each mode
+vmrun() {
+	local kernel=$1 config=$2 out=$3 modes=$4 cmd="" m start rc
+	shift 4
+	for m in $modes; do
+		cmd+="tests/kut-run.sh $m \$OUT/$m.tap $* ; "
+	done
+	start=$(date +%s)
+	"$TOP/scripts/vm.py" --kernel "$kernel" --config "$config" --timeout "${SLOTZAP_KUT_VM_TIMEOUT:-3600}" \
+		--out "$out" -q "$cmd true"
+	rc=$?
+	echo "    [kvm-unit-tests, $config, $modes: $(($(date +%s) - start))s, vm.py exit $rc]" >&2
+	return $rc
+}
+
+run() {
+	local tests=("$@") c ver key out m
+	build
+	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
+	ver=$(base_kernel) || exit 1
+	key=$(printf '%s\n' "$ver" "${tests[@]}" | sha256sum | cut -c1-12)
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/base"
+	for c in $(sed -e 's/#.*//' "$TOP/tests/mmu-configs" | awk 'NF { print $1 }'); do
+		if [ ! -s "$KUT_DIR/base/$key@$c.tap" ]; then
+			log "kvm-unit-tests on the base ($ver), $c"
+			out=$KUT_DIR/vm/base-$c
+			vmrun "$BUILD/obj-base/arch/x86/boot/bzImage" "$c" "$out" on "${tests[@]}"
+			[ -s "$out/on.tap" ] && cp "$out/on.tap" "$KUT_DIR/base/$key@$c.tap"
+		fi
+		cp "$KUT_DIR/base/$key@$c.tap" "$RESULTS/base@$c@on.tap" 2>/dev/null ||
+			warn "no base results for $c (see $KUT_DIR/vm/base-$c/console.log)"
+		log "kvm-unit-tests on the series, $c, quirk on and off"
+		out=$KUT_DIR/vm/series-$c
+		vmrun "$OBJ_TEST/arch/x86/boot/bzImage" "$c" "$out" "on off" "${tests[@]}"
+		for m in on off; do
+			cp "$out/$m.tap" "$RESULTS/series@$c@$m.tap" 2>/dev/null || : > "$RESULTS/series@$c@$m.tap"
+		done
+	done
+	python3 -m harness.kut report "$RESULTS" | tee "$KUT_DIR/report.txt"
+}
+
+check() {
+	local res=$BUILD/results/kut.results config tests out m
+	config=$(awk '$1 == "config" { print $2 }' "$TOP/tests/kut-check")
+	mapfile -t tests < <(sed -e 's/#.*//' "$TOP/tests/kut-check" | awk '$1 == "test" { print $2 }')
+	if [ -z "$(kut_source)" ]; then
+		warn "$NO_KUT"
+		printf 'skip\tkut (tests/kut-check)\t%s\n' "$NO_KUT" > "$res"
+		return 0
+	fi
+	build
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+	out=$KUT_DIR/vm/check-$config
+	vmrun "$OBJ_TEST/arch/x86/boot/bzImage" "$config" "$out" "on off" "${tests[@]}"
+	for m in on off; do
+		cp "$out/$m.tap" "$RESULTS/series@$config@$m.tap" 2>/dev/null || : > "$RESULTS/series@$config@$m.tap"
+	done
+	python3 -m harness.kut results "$RESULTS" "$res" || die "cannot write $res"
+	# every listed test must have reported in both modes
+	for m in on off; do
+		for t in "${tests[@]}"; do
+			grep -q "	kut $t@$config quirk=$m	" "$res" ||
+				printf 'fail\tkut %s@%s quirk=%s\tno result (see %s/console.log)\n' "$t" "$config" "$m" "${out#$TOP/}" >> "$res"
+		done
+	done
+	! grep -q '^fail' "$res"
+}
+
+case ${1:-} in
+build) build ;;
+run) shift; run "$@" ;;
+check) check ;;
+*) die "usage: scripts/kut.sh build | run [TEST...] | check" ;;
+esac
