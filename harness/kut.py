@@ -1,11 +1,15 @@
 """kvm-unit-tests results: parse their TAP, compare the series with the base.
 
-run_tests.sh -t prints one line per test (name, then its summary):
+run_tests.sh -t prints a line for every PASS, FAIL or SKIP line of a test's
+own output, and one for a test that timed out or aborted:
 
-    ok 3 - access: 3 tests
-    not ok 7 - emulator: 1 unexpected failures
+    ok 3 - smap: write to supervisor page
+    not ok 7 - emulator: non-canonical rsp-based access, should #SS(0), got #GP(0)
     ok 9 - pku: PKU not enabled # skip
     not ok 12 - svm_npt: timeout; duration=180s
+
+A test fails if any of its lines is "not ok", is skipped if all of them are
+skips, and passes otherwise.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
@@ -27,7 +31,7 @@ RANK = {"pass": 2, "skip": 2, "fail": 0, "missing": 0}
 
 def parse_tap(text):
     """{test: (status, detail)} of one run_tests.sh -t output."""
-    out = {}
+    lines = {}
     for line in text.splitlines():
         m = LINE.match(line.rstrip("\r"))
         if not m:
@@ -39,7 +43,16 @@ def parse_tap(text):
             status, detail = "skip", detail[:-6].strip()
         else:
             status = "pass"
-        out[m.group(2)] = (status, detail)
+        lines.setdefault(m.group(2), []).append((status, detail))
+    out = {}
+    for test, seen in lines.items():
+        fails = [d for st, d in seen if st == "fail"]
+        if fails:
+            out[test] = ("fail", "%d of %d checks failed, first: %s" % (len(fails), len(seen), fails[0]))
+        elif all(st == "skip" for st, _ in seen):
+            out[test] = ("skip", seen[0][1])
+        else:
+            out[test] = ("pass", "%d checks" % len(seen))
     return out
 
 

@@ -8,9 +8,14 @@ from harness import kut
 
 TAP = """TAP version 13
 ok 1 - access: 3 tests
-not ok 2 - emulator: 1 unexpected failures
-ok 3 - pku: PKU not enabled # skip
-not ok 4 - svm_npt: timeout; duration=180s
+ok 2 - emulator: Skipping tests that require forced emulation # skip
+ok 3 - emulator: mov reg, r/m (1)
+not ok 4 - emulator: non-canonical rsp-based access, should #SS(0), got #GP(0)
+ok 5 - emulator: ltr
+ok 6 - pku: PKU not enabled # skip
+not ok 7 - svm_npt: timeout; duration=180s
+ok 8 - memory: pcommit # skip
+ok 9 - memory: clflush
 """
 
 
@@ -24,9 +29,15 @@ class Parse(unittest.TestCase):
     def test_statuses(self):
         res = kut.parse_tap(TAP)
         self.assertEqual({t: s for t, (s, _) in res.items()},
-                         {"access": "pass", "emulator": "fail", "pku": "skip", "svm_npt": "fail"})
+                         {"access": "pass", "emulator": "fail", "pku": "skip", "svm_npt": "fail",
+                          "memory": "pass"})
         self.assertEqual(res["pku"][1], "PKU not enabled")
-        self.assertEqual(res["svm_npt"][1], "timeout; duration=180s")
+        self.assertIn("timeout; duration=180s", res["svm_npt"][1])
+
+    def test_one_failed_check_fails_the_test(self):
+        self.assertEqual(kut.parse_tap(TAP)["emulator"],
+                         ("fail", "1 of 4 checks failed, first: non-canonical rsp-based access, "
+                                  "should #SS(0), got #GP(0)"))
 
 
 class Compare(unittest.TestCase):
