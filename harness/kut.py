@@ -88,11 +88,11 @@ def table(runs):
     """Lines: one row per test, one column per (config, kernel/mode)."""
     cols = sorted(runs, key=lambda k: (k[1], k[0] != "base", k[2]))
     tests = sorted({t for res in runs.values() for t in res})
-    head = ["%-40s" % "test"] + ["%-22s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
+    head = ["%-40s" % "test"] + ["%-27s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
                                  for k, c, m in cols]
     lines = ["".join(head).rstrip()]
     for t in tests:
-        row = ["%-40s" % t] + ["%-22s" % runs[k].get(t, ("-", ""))[0] for k in cols]
+        row = ["%-40s" % t] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
     return lines
 
