@@ -12,10 +12,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 runs=$1
 shift
 INST=$TOP/build/selftests/install
-tr=/sys/kernel/tracing
-[ -d $tr/events ] || mount -t tracefs nodev $tr
-echo "guest_rip >= 0xffffffff80000000 || exit_reason == 127" > $tr/events/kvm/kvm_exit/filter
-echo 1 > $tr/events/kvm/kvm_exit/enable
+. "$TOP/docs/repro/l1-state-trace.sh"
 log=/tmp/torture.log
 for i in $(seq "$runs"); do
 	echo > $tr/trace

@@ -12,10 +12,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-20} secs=${2:-30}
 INST=$TOP/build/selftests/install
-tr=/sys/kernel/tracing
-[ -d $tr/events ] || mount -t tracefs nodev $tr
-echo "guest_rip >= 0xffffffff80000000 || exit_reason == 127" > $tr/events/kvm/kvm_exit/filter
-echo 1 > $tr/events/kvm/kvm_exit/enable
+. "$TOP/docs/repro/l1-state-trace.sh"
 log=/tmp/torture.log
 for mode in on off; do
 	fails=0 l1=0 pf=0 other=0
