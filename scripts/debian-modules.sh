@@ -17,6 +17,9 @@
 #            every MODVERSIONS CRC, headers identical to the base
 #   package  build, then the .deb in build/debian/out/ (with the modules,
 #            kvm-slotzap-check and the preload library for stock QEMU)
+#   fixture  the test fixture of tests/debian-modules-test.sh, not packaged:
+#            tests/track's external page-track user (slotzap_track.ko,
+#            against the modules of 'build') and its driver track-test
 #   clean    remove build/debian/kbuild and build/debian/out
 # Optional module signing (Secure Boot): SIGN_KEY=key.pem SIGN_CERT=cert.der
 # (for example DKMS's MOK: /var/lib/dkms/mok.key and mok.pub).
@@ -219,7 +222,8 @@ mmake() {
 step_build() {
 	step_deps
 	step_image
-	"$TOP/scripts/source.sh"
+	# SLOTZAP_KSRC=tree: build from that tree as it is (make mutants)
+	[ -n "${SLOTZAP_KSRC:-}" ] || "$TOP/scripts/source.sh"
 	need_source
 	check_base
 	log "build: KVM modules for $ABI from build/linux ($(git -C "$SRC" rev-list --count base..HEAD) patches) against $KDIR"
@@ -352,6 +356,20 @@ step_package() {
 	dpkg-deb -c "$deb" | awk '{ print "    " $6 }' | grep '\.ko$' >&2
 }
 
+step_fixture() {
+	local dir=$DEB/track logf=$DEB/track/build.log
+	[ -f "$KB/arch/x86/kvm/Module.symvers" ] || die "no KVM modules in $KB; run '$0 build'"
+	mkdir -p "$dir"
+	cp -p "$TOP"/tests/track/slotzap_track.[ch] "$dir/"
+	# the series' headers first, as for kvmgt (struct kvm_page_track_notifier_node)
+	{ grep '^NOSTDINC_FLAGS' "$KB/arch/x86/kvm/Kbuild"; echo 'obj-m := slotzap_track.o'; } > "$dir/Kbuild.new"
+	update "$dir/Kbuild"
+	mmake "$dir" KBUILD_EXTRA_SYMBOLS="$KB/arch/x86/kvm/Module.symvers" > "$logf" 2>&1 ||
+		{ tail -30 "$logf"; die "the slotzap_track module does not build; full log: $logf"; }
+	gcc -Wall -Wextra -Werror -O2 -I"$TOP/tests/track" -o "$dir/track-test" "$TOP/tests/track/track-test.c" ||
+		die "tests/track/track-test.c does not build"
+}
+
 step_clean() {
 	rm -rf "$KB" "$OUTDIR" "$DEB/pkg" "$DEB/build.log"
 	log "clean: removed build/debian/{kbuild,out,pkg} (kept the downloaded and unpacked kernel)"
@@ -363,7 +381,8 @@ image) step_image ;;
 build) timed "debian-modules build" step_build ;;
 verify) step_verify ;;
 package) timed "debian-modules package" step_package ;;
+fixture) step_fixture ;;
 clean) step_clean ;;
 -h|--help|help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//' ;;
-*) die "unknown step '$1'; usage: $0 [deps|image|build|verify|package|clean]" ;;
+*) die "unknown step '$1'; usage: $0 [deps|image|build|verify|package|fixture|clean]" ;;
 esac

@@ -4,11 +4,16 @@
 # against the series (build/linux HEAD) with a header:
 #   Mutant: what the slip is
 #   Config: the MMU configuration that exposes it (tests/mmu-configs)
-#   Tests: the selftests to run (names as in tests/selftest-args)
+#   Tests: the selftests to run (names as in tests/selftest-args), or
+#          'debian-modules' for tests/debian-modules-test.sh (the
+#          external page-track user of tests/track needs loadable modules)
 # The mutant is applied in a worktree (build/mutants/linux), the test
 # kernel is built incrementally there (build/mutants/obj-test, ccache), and
 # the tests run in a VM: a failure (or a splat, or a dead VM) kills the
-# mutant. A mutant that survives means a test is missing.
+# mutant. A mutant that survives means a test is missing. For
+# 'debian-modules', the worktree's KVM modules are packaged instead and
+# the Debian modules test runs without its selftests and QEMU guest; the
+# mutant's package is removed afterwards ('debian-modules.sh clean').
 #   scripts/mutants.sh [NAME...]        default: every tests/mutants/*.patch
 # Not in make check (a kernel build and a VM run per mutant). Table in
 # build/mutants/table.txt.
@@ -42,18 +47,29 @@ for m in "${names[@]}"; do
 		survivors=$((survivors + 1))
 		continue
 	fi
-	if ! SLOTZAP_KSRC=$WT "$TOP/scripts/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config" >"$BUILD/mutants/$m.build.log" 2>&1; then
+	if [ "$tests" = debian-modules ]; then
+		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/debian-modules.sh" package; }
+	else
+		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config"; }
+	fi
+	if ! build >"$BUILD/mutants/$m.build.log" 2>&1; then
 		rows+=("$(printf '%-28s %-15s %-9s %5ss  %s' "$m" "$config" BROKEN "$(($(date +%s) - start))" "does not build: build/mutants/$m.build.log")")
 		survivors=$((survivors + 1))
 		continue
 	fi
-	"$TOP/scripts/vm.py" --config "$config" --kernel "$OBJ/arch/x86/boot/bzImage" --timeout 1500 \
-		--out "$BUILD/mutants/vm-$m" -q "scripts/run-selftests.sh -c $config -o \$OUT $tests" \
-		> "$BUILD/mutants/$m.log" 2>&1
-	rc=$?
+	if [ "$tests" = debian-modules ]; then
+		SELFTESTS='' QEMU_CONFIGS='' "$TOP/tests/debian-modules-test.sh" > "$BUILD/mutants/$m.log" 2>&1
+		rc=$?
+		"$TOP/scripts/debian-modules.sh" clean
+	else
+		"$TOP/scripts/vm.py" --config "$config" --kernel "$OBJ/arch/x86/boot/bzImage" --timeout 1500 \
+			--out "$BUILD/mutants/vm-$m" -q "scripts/run-selftests.sh -c $config -o \$OUT $tests" \
+			> "$BUILD/mutants/$m.log" 2>&1
+		rc=$?
+	fi
 	if [ $rc -ne 0 ]; then
 		verdict=killed
-		detail=$(grep -m1 '^not ok' "$BUILD/mutants/$m.log" || grep -m1 'SPLAT\|TIMEOUT\|stopped without' "$BUILD/mutants/$m.log" || echo "vm.py exit $rc")
+		detail=$(grep -m1 '^ *not ok' "$BUILD/mutants/$m.log" || grep -m1 'SPLAT\|TIMEOUT\|stopped without' "$BUILD/mutants/$m.log" || echo "vm.py exit $rc")
 	else
 		verdict=SURVIVED detail="every test passed: a test is missing"
 		survivors=$((survivors + 1))

@@ -9,6 +9,9 @@
 #      reload kvm/kvm_amd and run the feature selftests; the QEMU guest boot
 #      (tests/qemu-boot.sh off: stock QEMU with the quirk disabled by the
 #      package's preload library) runs in the configurations of $QEMU_CONFIGS;
+#      An external page-track user (tests/track: KVM-GT's role, without a
+#      GPU) is attached in each configuration: DELETEs reach it, MOVE is
+#      refused while it is attached (tests/track/track-test.c);
 #   4. kvmgt: ours loads with our kvm; the stock one is refused;
 #   5. dpkg -r, reload KVM as the postrm says: stock modules, bit 7 gone.
 # Any kernel splat in the console fails the test (scripts/vm.py).
@@ -30,6 +33,7 @@ ABI=$DEBIAN_ABI
 PKG=kvm-slotzap-modules-$ABI
 CHECK=$TOP/packaging/kvm-slotzap-check
 IMAGE=$BUILD/debian/image
+TRACK=$BUILD/debian/track   # scripts/debian-modules.sh fixture
 SELFTESTS=${SELFTESTS-memslot_zap_test}
 QEMU_CONFIGS=${QEMU_CONFIGS-svm-tdp-mmu}
 [ "$QEMU_CONFIGS" = all ] && QEMU_CONFIGS="svm-shadow svm-tdp-legacy svm-tdp-mmu"
@@ -158,6 +162,16 @@ signal.pause()' &
 				esac
 			done
 		fi
+		if insmod "$TRACK/slotzap_track.ko"; then
+			"$TRACK/track-test" > "$OUT/track-$cfg.tap" 2>&1
+			rc=$?
+			sed 's/^/    /' "$OUT/track-$cfg.tap"
+			check "$cfg: an external page-track user sees DELETEs, MOVE refused ($(grep -c '^ok' "$OUT/track-$cfg.tap") checks passed; tests/track)" \
+				test "$rc" = 0
+			rmmod slotzap_track
+		else
+			bad "$cfg: the test page-track user slotzap_track.ko loads with our kvm"
+		fi
 		if [[ " $QEMU_CONFIGS " == *" $cfg "* ]]; then
 			"$TOP/tests/qemu-boot.sh" off | tee "$OUT/qemu-boot-$cfg.txt"
 			rc=${PIPESTATUS[0]}
@@ -205,6 +219,15 @@ dmesg_has() { dmesg | grep -q "$1"; }
 ###########################################################################
 # On the host
 ###########################################################################
+vm_status() {   # scripts/vm.py's exit statuses
+	case "$1" in
+	124) echo "timeout: the guest hung" ;;
+	125) echo "the guest died without an exit status" ;;
+	126) echo "kernel splat" ;;
+	*) echo "the guest test failed" ;;
+	esac
+}
+
 host() {
 	local out=$BUILD/vm/debian-modules res=$BUILD/results start rc f
 	start=$(date +%s)
@@ -213,6 +236,7 @@ host() {
 		die "no package in build/debian/out; run 'scripts/debian-modules.sh package'"
 	"$TOP/scripts/debian-modules.sh" deps || die "missing packages"
 	"$TOP/scripts/debian-modules.sh" image || die "cannot get Debian's kernel"
+	"$TOP/scripts/debian-modules.sh" fixture || die "cannot build the test page-track user (tests/track)"
 	for f in $SELFTESTS; do
 		[ -x "$BUILD/selftests/install/$f" ] || die "build/selftests/install/$f is missing; run 'make selftests'"
 	done
@@ -229,7 +253,14 @@ host() {
 	rc=$?
 	cp "$out/debian-modules.results" "$res/debian-modules.results" 2>/dev/null || : > "$res/debian-modules.results"
 	if [ $rc -ne 0 ] && ! grep -q '^fail' "$res/debian-modules.results"; then
-		printf 'fail\tDebian modules VM test\tvm exit %s, see %s/console.log\n' "$rc" "$out" >> "$res/debian-modules.results"
+		# where the guest was: its last section, the last uptime it
+		# reported and the last console line
+		printf 'fail\tDebian modules VM test\tvm exit %s (%s) in "%s", guest uptime %ss, last line "%s"; see %s/console.log\n' \
+			"$rc" "$(vm_status "$rc")" \
+			"$(grep '^=== ' "$out/console.log" | tail -1 | sed 's/^=== //')" \
+			"$(cat "$out/heartbeat" 2>/dev/null || echo '?')" \
+			"$(grep -v '^[[:space:]]*$' "$out/console.log" | tail -1 | cut -c1-120)" \
+			"$out" >> "$res/debian-modules.results"
 	fi
 	echo
 	echo "bit 7 before install / after install / after uninstall:"
