@@ -2,7 +2,7 @@
 # 'make check': build what is needed, then the whole test suite:
 #   the harness's own unit tests, the builds, the test plan, a smoke test of
 #   the VM, the KVM selftest matrix (every MMU configuration), real QEMU
-#   guests, Intel VMX under Bochs, the Debian 12 modules, the memslot tests
+#   guests, a kvm-unit-tests subset, Intel VMX under Bochs, the Debian 12 modules, the memslot tests
 #   on a debug kernel (KASAN, lockdep, ...), series hygiene (base,
 #   checkpatch, every prefix builds, KVM-GT compiles).
 # Every stage's exit status is recorded in build/results/stages.tsv next to
@@ -67,6 +67,8 @@ if [ -n "$builds_ok" ]; then
 	stage matrix matrix.results 5700 "$TOP/scripts/matrix.py" --check
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
 	stage qemu qemu.results 1800 "$TOP/scripts/qemu-guests.sh"
+	log "kvm-unit-tests subset (tests/kut-check): one configuration, quirk on and off"
+	stage kut kut.results 1500 "$TOP/scripts/kut.sh" check
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
 	step intel-deps "Intel: Bochs packages" 900 "$TOP/scripts/bochs-deps.sh" &&
 		stage intel intel.results 1800 "$TOP/scripts/intel-matrix.py"
