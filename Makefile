@@ -16,11 +16,11 @@ MUTANTS ?=
 all: deps source kernel selftests demo
 
 deps:
-	scripts/deps.sh
+	setup/deps.sh
 source: deps
-	scripts/source.sh
+	setup/source.sh
 export:
-	scripts/export.sh
+	setup/export.sh
 # Does the series add a Sphinx warning to Documentation/virt? (by hand, not in make check)
 docs-check: source
 	scripts/docs-check.sh
@@ -37,11 +37,11 @@ canary: deps
 # Move the series to another Debian linux-source-6.1, e.g. make rebase VERSION=6.1.192-4
 rebase: deps
 	@test -n "$(VERSION)" || { echo "usage: make rebase VERSION=<apt-cache madison linux-source-6.1>"; exit 2; }
-	MAKEFLAGS= MAKEOVERRIDES= scripts/rebase.sh '$(VERSION)'
+	MAKEFLAGS= MAKEOVERRIDES= setup/rebase.sh '$(VERSION)'
 kernel: source
-	scripts/build-kernel.sh build/obj-test configs/kvm-test.config
+	setup/build-kernel.sh build/obj-test configs/kvm-test.config
 selftests: kernel
-	scripts/build-selftests.sh
+	setup/build-selftests.sh
 demo: selftests
 	scripts/demo.sh
 # e.g. make matrix CONFIGS=svm-shadow TESTS='set_memory_region_test smm_test'
@@ -52,10 +52,10 @@ hygiene: source
 # The debug kernel (configs/kvm-debug.config) and the whole matrix on it;
 # make check runs tests/debug-tests only. e.g. make debug-matrix TESTS=memslot_zap_test
 debug-kernel: source
-	scripts/build-kernel.sh build/obj-debug configs/kvm-test.config configs/kvm-debug.config
+	setup/build-kernel.sh build/obj-debug configs/kvm-test.config configs/kvm-debug.config
 debug-matrix: debug-kernel selftests
 	scripts/matrix.py --kernel build/obj-debug/arch/x86/boot/bzImage --name debug $(if $(CONFIGS),--configs $(CONFIGS)) $(TESTS)
-# e.g. make vm CONFIG=svm-shadow CMD='scripts/run-selftests.sh -c svm-shadow smm_test'
+# e.g. make vm CONFIG=svm-shadow CMD='guest/run-selftests.sh -c svm-shadow smm_test'
 vm: selftests
 	@test -n "$(CMD)" || { echo "usage: make vm CONFIG=<name in tests/mmu-configs> CMD='command'"; exit 2; }
 	scripts/vm.py --config $(CONFIG) '$(subst ','\'',$(CMD))'
@@ -75,7 +75,7 @@ debian-modules-test: debian-modules selftests
 	tests/debian-modules-test.sh
 # Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations
 intel: selftests
-	scripts/bochs-deps.sh
+	setup/bochs-deps.sh
 	scripts/intel-matrix.py
 # Benchmark of memslot DELETE/MOVE, quirk on and off (not a test: never in make check),
 # e.g. make bench CONFIGS=svm-tdp-mmu BENCH_ARGS='--sweep reduced --reps 3'

@@ -1,4 +1,4 @@
-"""The one parser of the KTAP that scripts/run-selftests.sh prints.
+"""The one parser of the KTAP that guest/run-selftests.sh prints.
 
     ok 3 memslot_zap_test # time=4.2s
     ok 4 debug_regs # SKIP TCG's SVM does not deliver the #BP intercept

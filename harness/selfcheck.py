@@ -65,15 +65,29 @@ def run_tests(root):
                           cwd=root, capture_output=True, text=True).returncode
 
 
+def copy_tree(root):
+    """The repository without build/ and .git (the unit tests read README.md too)."""
+    shutil.copytree(TOP, root, dirs_exist_ok=True,
+                    ignore=lambda d, names: [n for n in names if n == "__pycache__"
+                                             or (d == TOP and n in ("build", ".git"))])
+
+
 def main():
     survivors = 0
+    root = tempfile.mkdtemp()
+    try:
+        copy_tree(root)
+        if run_tests(root) != 0:
+            print("selfcheck: the unit tests fail on an unmutated copy of the tree; "
+                  "fix them first (python3 -m unittest discover -s harness/tests -t .)")
+            return 1
+    finally:
+        shutil.rmtree(root)
     for path, old, new, what in ([("harness/" + m[0],) + m[1:] for m in MUTATIONS]
                                  + SCRIPT_MUTATIONS):
         root = tempfile.mkdtemp()
         try:
-            for d in ("harness", "scripts", "tests"):
-                shutil.copytree(os.path.join(TOP, d), os.path.join(root, d),
-                                ignore=shutil.ignore_patterns("__pycache__"))
+            copy_tree(root)
             f = os.path.join(root, path)
             with open(f) as fh:
                 src = fh.read()

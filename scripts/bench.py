@@ -107,10 +107,10 @@ def prepare_612():
         os.makedirs(os.path.dirname(SRC612), exist_ok=True)
         run(nice(["tar", "-xJf", TAR612, "-C", os.path.dirname(SRC612)]),
             "extracting " + TAR612, "check the disk space under build/")
-    # scripts/build-kernel.sh wants a git tree; an empty repository will do.
+    # setup/build-kernel.sh wants a git tree; an empty repository will do.
     if not os.path.exists(os.path.join(SRC612, ".git")):
         subprocess.run(["git", "init", "-q", SRC612], check=True)
-    run(nice([os.path.join(TOP, "scripts/build-kernel.sh"),
+    run(nice([os.path.join(TOP, "setup/build-kernel.sh"),
               KERNELS["mainline"][1], os.path.join(TOP, "configs/kvm-test.config"),
               "--", "bzImage", "headers_install"]),
         "building the 6.12 kernel in build/obj-612",

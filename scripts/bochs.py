@@ -8,13 +8,13 @@ emulates a Haswell (corei7_haswell_4770) with VMX and EPT, so kvm_intel runs
 guests in it.
 
 Bochs has no 9p and no -kernel: the kernel and an initramfs
-(scripts/build-bochs-initramfs.sh: busybox, the selftests, libc) go onto a
+(setup/build-bochs-initramfs.sh: busybox, the selftests, libc) go onto a
 GRUB ISO that Bochs boots from its CD drive; the command is appended to the
 initramfs as /cmd and runs with busybox sh in /selftests (PATH has the
 selftests and busybox; no bash, no host files, no $OUT share). Output comes
 back over the serial console only: console.log in the output directory.
 
-The kernel should be LZ4-compressed (scripts/build-bochs-kernel.sh prints
+The kernel should be LZ4-compressed (setup/build-bochs-kernel.sh prints
 one): Bochs executes the decompressor too, and XZ costs 15-60 s per boot.
 The emulated CPU runs on one host thread; several runs go well in parallel.
 OUT/timing splits the wall time into ISO, BIOS+GRUB+decompression, kernel
@@ -26,7 +26,7 @@ Exit status: the command's own status when the run was clean; otherwise
 
 Examples:
   scripts/bochs.py 'grep -c vmx /proc/cpuinfo; ls -l /dev/kvm'
-  scripts/bochs.py --kernel $(scripts/build-bochs-kernel.sh) --config vmx-shadow \
+  scripts/bochs.py --kernel $(setup/build-bochs-kernel.sh) --config vmx-shadow \
       'run-tests -c vmx-shadow memslot_zap_test'
   scripts/bochs.py --append 'kvm_intel.ept=1 kvm.tdp_mmu=0' --timeout 300 'cmd'
 """
@@ -289,7 +289,7 @@ def main(argv=None):
     p = vm.runner_parser(__doc__, "bochs", MMU_CONFIGS,
                          "shell command (busybox sh) to run in the guest")
     p.add_argument("--initramfs", default=DEFAULT_INITRAMFS,
-                   help="initramfs from scripts/build-bochs-initramfs.sh")
+                   help="initramfs from setup/build-bochs-initramfs.sh")
     p.add_argument("--out", default=os.path.join(TOP, "build/bochs/last"),
                    help="host directory for console.log, bochs.log, cmd; "
                    "emptied first")
@@ -304,10 +304,10 @@ def main(argv=None):
     args = vm.runner_args(p, argv, mmu_configs(), "bochs")
     if not os.path.isfile(args.initramfs):
         sys.exit("bochs: no initramfs at %s; run "
-                 "scripts/build-bochs-initramfs.sh" % args.initramfs)
+                 "setup/build-bochs-initramfs.sh" % args.initramfs)
     for tool in ("bochs", "grub-mkrescue", "xorriso"):
         if not shutil.which(tool):
-            sys.exit("bochs: %s not found; run scripts/bochs-deps.sh" % tool)
+            sys.exit("bochs: %s not found; run setup/bochs-deps.sh" % tool)
     return run(args)
 
 

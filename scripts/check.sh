@@ -50,10 +50,10 @@ step unit "harness unit tests (python3 -m unittest)" 300 \
 step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 300 \
 	python3 -m harness.selfcheck
 builds_ok=1
-step deps "step deps" 1800 "$TOP/scripts/deps.sh" &&
-step source "step source" 1800 "$TOP/scripts/source.sh" &&
-step kernel "step kernel" 3600 "$TOP/scripts/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config" &&
-step selftests "step selftests" 1800 "$TOP/scripts/build-selftests.sh" || builds_ok=
+step deps "step deps" 1800 "$TOP/setup/deps.sh" &&
+step source "step source" 1800 "$TOP/setup/source.sh" &&
+step kernel "step kernel" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config" &&
+step selftests "step selftests" 1800 "$TOP/setup/build-selftests.sh" || builds_ok=
 
 if [ -n "$builds_ok" ]; then
 	log "the test plan: every name in tests/ is a known test and configuration"
@@ -70,13 +70,13 @@ if [ -n "$builds_ok" ]; then
 	log "kvm-unit-tests subset (tests/kut-check): one configuration, quirk on and off"
 	stage kut kut.results 1500 "$TOP/scripts/kut.sh" check
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
-	step intel-deps "Intel: Bochs packages" 900 "$TOP/scripts/bochs-deps.sh" &&
+	step intel-deps "Intel: Bochs packages" 900 "$TOP/setup/bochs-deps.sh" &&
 		stage intel intel.results 1800 "$TOP/scripts/intel-matrix.py"
 	log "Debian 12 modules: package, then test on Debian's own kernel"
 	step debmod-pkg "Debian modules: build and package" 1800 "$TOP/scripts/debian-modules.sh" package &&
 		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
 	log "debug kernel (KASAN, lockdep, list/VM/RCU checks): the memslot tests in every MMU configuration"
-	step debug-kern "debug kernel build" 3600 "$TOP/scripts/build-kernel.sh" "$OBJ_DEBUG" \
+	step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
 			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
 		stage debug debug.results 2700 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
 			--name debug $(sed -e 's/#.*//' "$TOP/tests/debug-tests")

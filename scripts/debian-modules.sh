@@ -65,7 +65,7 @@ common_dir() {
 
 pkg_version() { dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$1" 2>/dev/null | awk '$1 == "ii" { print $2 }'; }
 
-# Besides the project's own (scripts/deps.sh): the headers of the pinned
+# Besides the project's own (setup/deps.sh): the headers of the pinned
 # kernel, pahole for the layout check, busybox-static for the test VM.
 DEPS=(dwarves rsync kmod cpio busybox-static)
 
@@ -223,7 +223,7 @@ step_build() {
 	step_deps
 	step_image
 	# SLOTZAP_KSRC=tree: build from that tree as it is (make mutants)
-	[ -n "${SLOTZAP_KSRC:-}" ] || "$TOP/scripts/source.sh"
+	[ -n "${SLOTZAP_KSRC:-}" ] || "$TOP/setup/source.sh"
 	need_source
 	check_base
 	log "build: KVM modules for $ABI from build/linux ($(git -C "$SRC" rev-list --count base..HEAD) patches) against $KDIR"
@@ -296,7 +296,7 @@ step_verify() {
 
 pkg_version_string() {
 	# The series' identity: when patches/ last changed in git, and a hash of
-	# what is in patches/ now (the same hash scripts/source.sh records).
+	# what is in patches/ now (the same hash setup/source.sh records).
 	local date hash
 	date=$(git -C "$TOP" log -1 --format=%cd --date=format:%Y%m%d.%H%M -- patches 2>/dev/null)
 	hash=$(cut -c1-8 "$BUILD/source.stamp")

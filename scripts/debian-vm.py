@@ -11,7 +11,7 @@ kernel command line, and stacks a tmpfs overlay on it, so the guest can
 install packages (dpkg's database, /usr, /etc become copy-on-write; the
 host is never written). /lib/modules/<abi> is the package's stock module
 tree, writable the same way. Then it switches to that root and runs vm.py's
-scripts/guest-init, which runs the command.
+guest/guest-init, which runs the command.
 
   scripts/debian-vm.py 'uname -r; lsmod'
   scripts/debian-vm.py --timeout 900 --out build/vm/debian 'cmd'
@@ -60,7 +60,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 die() {
 	echo "debian-vm init: $*"
-	echo "debian-vm init: cannot start scripts/guest-init; powering off"
+	echo "debian-vm init: cannot start guest/guest-init; powering off"
 	poweroff -f
 }
 while read -r m; do

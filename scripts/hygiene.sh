@@ -87,14 +87,14 @@ for i in "${!patches[@]}"; do
 	fi
 	result pass "applies $name"
 	log "building $name"
-	if SLOTZAP_KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/bisect/obj-test" "$TOP/configs/kvm-test.config"; then
+	if SLOTZAP_KSRC=$WT "$TOP/setup/build-kernel.sh" "$BUILD/bisect/obj-test" "$TOP/configs/kvm-test.config"; then
 		result pass "builds $name"
 	else
 		result fail "builds $name" "bzImage build failed in build/bisect/obj-test"
 	fi
 	if touches_gvt; then
 		log "compiling KVM-GT at $name"
-		if SLOTZAP_KSRC=$WT "$TOP/scripts/build-kernel.sh" "$BUILD/bisect/obj-gvt" "$TOP/configs/kvm-test.config" \
+		if SLOTZAP_KSRC=$WT "$TOP/setup/build-kernel.sh" "$BUILD/bisect/obj-gvt" "$TOP/configs/kvm-test.config" \
 				"$TOP/configs/kvmgt.config" -- prepare $gvt_objs; then
 			result pass "builds KVM-GT $name"
 		else

@@ -7,7 +7,7 @@ The Intel counterpart of scripts/matrix.py. Each configuration of
 tests/mmu-configs-intel (kvm_intel.ept=0; ept=1 kvm.tdp_mmu=0; ept=1
 kvm.tdp_mmu=1) boots the test kernel under Bochs (scripts/bochs.py, CPU model
 corei7_haswell_4770: VMX with EPT) and runs the tests of tests/intel-tests
-inside with scripts/bochs-run-tests. Bochs runs one emulated CPU on one host
+inside with guest/bochs-run-tests. Bochs runs one emulated CPU on one host
 thread, so the configurations run in parallel (-j, default: all at once).
 
 Per configuration, build/results/intel/CONFIG/ keeps console.log, bochs.log,
@@ -103,7 +103,7 @@ def main():
     p.add_argument("--timeout", type=int, default=600,
                    help="hard limit per configuration, seconds (Bochs is killed)")
     p.add_argument("--kernel", help="bzImage to boot (default: the LZ4 build "
-                   "of the test kernel, scripts/build-bochs-kernel.sh)")
+                   "of the test kernel, setup/build-bochs-kernel.sh)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print each configuration's whole TAP")
     args = p.parse_args()
@@ -116,12 +116,12 @@ def main():
 
     kernel = args.kernel
     if not kernel:
-        r = subprocess.run([os.path.join(TOP, "scripts/build-bochs-kernel.sh")],
+        r = subprocess.run([os.path.join(TOP, "setup/build-bochs-kernel.sh")],
                            stdout=subprocess.PIPE, universal_newlines=True)
         if r.returncode:
             fail_early("could not build the kernel for Bochs")
         kernel = r.stdout.strip().splitlines()[-1]
-    r = subprocess.run([os.path.join(TOP, "scripts/build-bochs-initramfs.sh")])
+    r = subprocess.run([os.path.join(TOP, "setup/build-bochs-initramfs.sh")])
     if r.returncode:
         fail_early("could not build the initramfs")
 

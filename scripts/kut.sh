@@ -68,7 +68,7 @@ base_kernel() {
 		git -C "$SRC" worktree prune
 		git -C "$SRC" worktree add -f --detach "$wt" base >/dev/null || die "cannot add a worktree of 'base' at $wt"
 	fi
-	SLOTZAP_KSRC=$wt "$TOP/scripts/build-kernel.sh" "$BUILD/obj-base" "$TOP/configs/kvm-test.config" >&2 ||
+	SLOTZAP_KSRC=$wt "$TOP/setup/build-kernel.sh" "$BUILD/obj-base" "$TOP/configs/kvm-test.config" >&2 ||
 		die "the base kernel ($ver) does not build"
 	echo "$ver"
 }
@@ -78,7 +78,7 @@ vmrun() {
 	local kernel=$1 config=$2 out=$3 modes=$4 cmd="" m start rc
 	shift 4
 	for m in $modes; do
-		cmd+="tests/kut-run.sh $m \$OUT/$m.tap $* ; "
+		cmd+="guest/kut-run.sh $m \$OUT/$m.tap $* ; "
 	done
 	start=$(date +%s)
 	"$TOP/scripts/vm.py" --kernel "$kernel" --config "$config" --timeout "${SLOTZAP_KUT_VM_TIMEOUT:-3600}" \

@@ -4,7 +4,7 @@
   scripts/matrix.py [--configs svm-shadow,svm-tdp-mmu] [--kernel BZIMAGE --name NAME] [TEST...]
 
 Each configuration (tests/mmu-configs) boots the test kernel with its
-parameters and runs scripts/run-selftests.sh inside. Per configuration,
+parameters and runs guest/run-selftests.sh inside. Per configuration,
 build/results/CONFIG/ keeps results.tap, results.txt (test, status, detail),
 logs/TEST.log and console.log. A kernel splat fails the test that was
 running (or the boot). When the VM dies mid-run, the running test fails and
@@ -40,7 +40,7 @@ def run_boot(config, tests, timeout, kernel, out, scoped=False):
 
     SCOPED (make check): tests/check-scope confines some tests to one
     configuration."""
-    cmd = ('scripts/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
+    cmd = ('guest/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
            '; exit ${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
     status = vm.main(["--config", config, "--out", out, "--kernel", kernel,
                       "--timeout", str(timeout), cmd])

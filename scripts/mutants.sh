@@ -50,7 +50,7 @@ for m in "${names[@]}"; do
 	if [ "$tests" = debian-modules ]; then
 		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/debian-modules.sh" package; }
 	else
-		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config"; }
+		build() { SLOTZAP_KSRC=$WT "$TOP/setup/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config"; }
 	fi
 	if ! build >"$BUILD/mutants/$m.build.log" 2>&1; then
 		rows+=("$(printf '%-28s %-15s %-9s %5ss  %s' "$m" "$config" BROKEN "$(($(date +%s) - start))" "does not build: build/mutants/$m.build.log")")
@@ -63,7 +63,7 @@ for m in "${names[@]}"; do
 		"$TOP/scripts/debian-modules.sh" clean
 	else
 		"$TOP/scripts/vm.py" --config "$config" --kernel "$OBJ/arch/x86/boot/bzImage" --timeout 1500 \
-			--out "$BUILD/mutants/vm-$m" -q "scripts/run-selftests.sh -c $config -o \$OUT $tests" \
+			--out "$BUILD/mutants/vm-$m" -q "guest/run-selftests.sh -c $config -o \$OUT $tests" \
 			> "$BUILD/mutants/$m.log" 2>&1
 		rc=$?
 	fi

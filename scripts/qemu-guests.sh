@@ -17,7 +17,7 @@ mkdir -p "$BUILD/results"
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/tests/mmu-configs" | awk '{print $1}')
 
-"$TOP/scripts/build-l2.sh" || die "cannot build the nested guest (scripts/build-l2.sh)"
+"$TOP/setup/build-l2.sh" || die "cannot build the nested guest (setup/build-l2.sh)"
 
 { printf '%-16s %-6s %-6s %8s %7s %7s %5s %9s %9s\n' config quirk result time_ms creates deletes moves pf_fixed pf_taken; } > "$TABLE"
 for c in "${configs[@]}"; do

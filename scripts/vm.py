@@ -2,7 +2,7 @@
 """Boot a kernel under QEMU TCG, run one command in it, return its status.
 
 The guest's root file system is the host's, shared read-only over virtio-9p
-(virtme-style); scripts/guest-init mounts tmpfs where the guest writes and
+(virtme-style); guest/guest-init mounts tmpfs where the guest writes and
 shares OUT (an output directory of the host) read-write at the same path.
 The command runs with bash inside the guest; $OUT points at that directory.
 
@@ -47,7 +47,7 @@ def qemu_command(args, out):
     cmdline = " ".join([
         "console=ttyS0", "panic=-1", "root=/dev/root", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=131072,cache=loose",
-        "ro", "init=" + os.path.join(TOP, "scripts/guest-init"),
+        "ro", "init=" + os.path.join(TOP, "guest/guest-init"),
         "slotzap.out=" + out, "slotzap.top=" + TOP,
         # a hung kernel ends the run at its first soft lockup report (a
         # splat, so a failure), not minutes later at the timeout

@@ -151,7 +151,7 @@ signal.pause()' &
 		rc=$?
 		check "$cfg: bit 7 reported ($(grep '^MMU' "$OUT/bit7-$cfg.txt"))" test "$rc" = 0
 		if [ -n "$SELFTESTS" ]; then
-			"$TOP/scripts/run-selftests.sh" -c "$cfg" -o "$OUT/selftests-$cfg" $SELFTESTS |
+			"$TOP/guest/run-selftests.sh" -c "$cfg" -o "$OUT/selftests-$cfg" $SELFTESTS |
 				tee "$OUT/selftests-$cfg.tap"
 			for st in $SELFTESTS; do
 				n=$(grep -E "^(not )?ok [0-9]+ $st( |$)" "$OUT/selftests-$cfg.tap")

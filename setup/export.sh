@@ -5,7 +5,7 @@
 # them free of commit ids and git versions: an unchanged commit exports unchanged.
 # Other files in patches/ (BASE, checkpatch-exceptions, a cover letter) stay.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 need_source
 
 git -C "$SRC" diff --quiet HEAD ||
@@ -21,5 +21,5 @@ fi
 (cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -vx '0000-cover-letter.patch' || true) > "$TOP/patches/series"
 
 # The tree now matches patches/: record it so 'make source' has nothing to do.
-"$TOP/scripts/source.sh" --record
+"$TOP/setup/source.sh" --record
 log "exported $n patch(es) to patches/ (git -C $TOP status patches/ shows what changed)"

@@ -10,7 +10,7 @@
 # (obj-bochs sits next to obj-test, so the compiler sees the same relative
 # paths), later builds are incremental.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 need_source
 if grep -qx 'CONFIG_KERNEL_LZ4=y' "$OBJ_TEST/.config" 2>/dev/null &&
@@ -18,7 +18,7 @@ if grep -qx 'CONFIG_KERNEL_LZ4=y' "$OBJ_TEST/.config" 2>/dev/null &&
 	echo "$OBJ_TEST/arch/x86/boot/bzImage"
 	exit 0
 fi
-command -v lz4 >/dev/null || "$TOP/scripts/bochs-deps.sh" >&2
-"$TOP/scripts/build-kernel.sh" "$BUILD/obj-bochs" "$TOP/configs/kvm-test.config" \
+command -v lz4 >/dev/null || "$TOP/setup/bochs-deps.sh" >&2
+"$TOP/setup/build-kernel.sh" "$BUILD/obj-bochs" "$TOP/configs/kvm-test.config" \
 	"$TOP/configs/bochs-kernel.config" >&2
 echo "$BUILD/obj-bochs/arch/x86/boot/bzImage"

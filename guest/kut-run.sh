@@ -1,7 +1,7 @@
 #!/bin/bash
 # In the test VM: run kvm-unit-tests (built by scripts/kut.sh into
 # build/kut/src) with Debian's QEMU on this kernel's KVM and write their TAP.
-#   tests/kut-run.sh on|off TAPFILE [TEST...]
+#   guest/kut-run.sh on|off TAPFILE [TEST...]
 # on:  stock QEMU (KVM_X86_QUIRK_SLOT_ZAP_ALL enabled, the default);
 # off: QEMU under the preload library, which disables bit 7 only (the other
 #      quirks, e.g. hypercall patching, stay as KVM-unit-tests expects).

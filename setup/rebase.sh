@@ -1,6 +1,6 @@
 #!/bin/bash
 # Move the series to another Debian linux-source-6.1 version:
-#   scripts/rebase.sh VERSION          (make rebase VERSION=6.1.192-4)
+#   setup/rebase.sh VERSION          (make rebase VERSION=6.1.192-4)
 # fetches that version (apt-get download, nothing installed), applies the
 # series with 'git am -3' in build/rebase/linux, and either stops at the
 # first patch that does not apply, naming it and showing the conflict, or
@@ -11,7 +11,7 @@
 # --continue until the series is applied), then 'make rebase VERSION=...
 # SLOTZAP_REBASE_CONTINUE=1' finishes from there.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 . "$TOP/patches/BASE"
 
 new=${1:-}
@@ -54,7 +54,7 @@ sed -i -e "s/^VERSION=.*/VERSION=$new/" -e "s/^KERNEL=.*/KERNEL=$kver/" \
 	-e "s/^DEBIAN_ABI=.*/DEBIAN_ABI=$abi/" "$TOP/patches/BASE"
 rm -rf "$SRC"
 mv "$WT" "$SRC"
-"$TOP/scripts/export.sh"
+"$TOP/setup/export.sh"
 log "the base is now $PACKAGE $new (Linux $kver, ABI $abi); $(($(date +%s) - start))s"
 log "next: git diff patches/ shows what moved; make check proves it; then commit patches/"
 git -C "$TOP" status --short patches/ >&2

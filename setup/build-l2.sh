@@ -4,7 +4,7 @@
 # the initramfs of the small guest that QEMU boots inside the test VM (its
 # kernel is the test kernel itself). Output in build/preload and build/l2.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 BUSYBOX=/bin/busybox
 OUT_PRELOAD=$BUILD/preload

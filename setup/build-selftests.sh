@@ -6,7 +6,7 @@
 # On the unpatched base, the tests tests/base-failures marks "does not build"
 # may fail to build (warning); with any patch applied, every test must build.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 OUT=$BUILD/selftests/kvm
 INST=$BUILD/selftests/install

@@ -4,7 +4,7 @@
 # SLOTZAP_FORCE=1 discards commits or edits in build/linux that were not exported.
 # --record only notes that build/linux matches patches/ (after an export).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 . "$TOP/patches/BASE"
 
 STAMP=$BUILD/source.stamp        # "<hash of patches> <HEAD after applying>"

@@ -2,18 +2,18 @@
 # Build the initramfs of the Bochs test VM (scripts/bochs.py): Bochs has no
 # 9p, so the guest gets everything it runs from here.
 #   build-bochs-initramfs.sh [OUTPUT]   (default build/bochs/initramfs.cpio.gz)
-# Contents: busybox-static (shell and tools), scripts/bochs-init as /init,
-# scripts/bochs-run-tests as /bin/run-tests, tests/intel-tests,
+# Contents: busybox-static (shell and tools), guest/bochs-init as /init,
+# guest/bochs-run-tests as /bin/run-tests, tests/intel-tests,
 # preload/bochs-guest-if.c built as /bin/bochs-guest-if.so, and in
 # /selftests the selftest binaries that tests/intel-tests names (plus those in
 # $BOCHS_EXTRA_TESTS), with the shared libraries and loader they need (ldd).
 # The per-run command is appended by bochs.py as a second archive.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 out=$(realpath -m "${1:-$BUILD/bochs/initramfs.cpio.gz}")
 INST=$BUILD/selftests/install
-"$TOP/scripts/bochs-deps.sh"
+"$TOP/setup/bochs-deps.sh"
 [ -f "$INST/tests.txt" ] || die "no selftests in $INST; run 'make selftests' first"
 
 bins=$(sed -e 's/#.*//' "$TOP/tests/intel-tests" | awk 'NF { sub(/\/.*/, "", $1); print $1 }' | sort -u)
@@ -26,8 +26,8 @@ cp /bin/busybox "$root/bin/busybox"
 for app in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 done
-cp "$TOP/scripts/bochs-init" "$root/init"
-cp "$TOP/scripts/bochs-run-tests" "$root/bin/run-tests"
+cp "$TOP/guest/bochs-init" "$root/init"
+cp "$TOP/guest/bochs-run-tests" "$root/bin/run-tests"
 cp "$TOP/tests/intel-tests" "$root/selftests/intel-tests"
 chmod 755 "$root/init" "$root/bin/run-tests"
 

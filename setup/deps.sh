@@ -2,7 +2,7 @@
 # Install the Debian packages the project needs (idempotent; quick no-op
 # when all are installed already).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 . "$TOP/patches/BASE"
 
 PKGS=(
@@ -11,14 +11,14 @@ PKGS=(
 	ccache                                    # fast rebuilds (every series prefix)
 	git perl python3                          # series handling, checkpatch, scripts
 	qemu-system-x86                           # the test VM (TCG, -cpu max)
-	busybox-static                            # initramfs of the nested QEMU guest (scripts/build-l2.sh)
+	busybox-static                            # initramfs of the nested QEMU guest (setup/build-l2.sh)
 	sudo                                      # nx_huge_pages_test.sh calls sudo
 	gnuplot-nox                               # make bench: build/bench/bench.png
 )
 
 # The base and the Debian kernel headers at exactly the versions that
 # patches/BASE pins. Another installed version of the source package is
-# reported, not replaced: scripts/source.sh fetches the pinned one.
+# reported, not replaced: setup/source.sh fetches the pinned one.
 have=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$PACKAGE" 2>/dev/null | awk '$1 == "ii" { print $2 }' || true)
 if [ -z "$have" ]; then
 	PKGS+=("$PACKAGE=$VERSION")

@@ -5,7 +5,7 @@
 # every CONFIG_ line of the fragments must survive, or the build stops.
 # Default target: bzImage. SLOTZAP_KSRC=dir builds another tree (default build/linux).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 obj=$(realpath -m "$1")
 shift
