@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: all deps source export rebase canary docs-check harness-test mutants kut kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: all deps source export rebase canary docs-check harness-test mutants kut faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
 
 all: deps source kernel selftests demo
 
@@ -31,6 +31,10 @@ mutants: selftests
 # MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
 kut: selftests
 	scripts/kut.sh run $(TESTS)
+# Injected allocation failures in memslot updates on the debug kernel
+# (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow
+faults: selftests
+	scripts/faults.sh $(CONFIGS)
 # The series against every Debian linux-source-6.1 from 6.1.176-1 on (by hand, not in make check)
 canary: deps
 	scripts/canary.sh

@@ -36,6 +36,7 @@ JOBS = {
     "bench":    ([["scripts/bench.py"]], "memslot benchmarks (--compare: against Debian's 6.12)"),
     "kut":      ([["scripts/kut.sh"]], "kvm-unit-tests: build | run [TEST...] | check"),
     "mutants":  ([["scripts/mutants.sh"]], "slips in the series that the tests must catch"),
+    "faults":   ([["scripts/faults.sh"]], "fail-nth sweep of the memslot ioctls, then kmemleak"),
     "canary":   ([["scripts/canary.sh"]], "the series against every Debian 6.1 in the archive"),
     "unit":     ([[sys.executable, "-m", "unittest", "discover", "-s", "harness/tests", "-t", "."],
                   [sys.executable, "-m", "harness.selfcheck"]],

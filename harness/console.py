@@ -24,6 +24,14 @@ SPLAT = re.compile(
     r")"
 )
 SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
+# A failed allocation's report (warn_alloc(): a header, a stack, Mem-Info).
+# Under fault injection (make faults) failing allocations is the point, so
+# find_splats(allow_alloc_failures=True) skips these, and only these: the
+# header must name the failure, the stack must start in warn_alloc, and the
+# report ends at its stack's last line, so anything after it is judged again.
+ALLOC_FAILURE = re.compile(r"\[\s*\d+\.\d+\] .*(page allocation failure: |vmalloc error: )")
+WARN_ALLOC = re.compile(r"\[\s*\d+\.\d+\]\s+(\? )?warn_alloc\+")
+STACK_END = re.compile(r"\[\s*\d+\.\d+\]\s+</TASK>")
 RUN_MARK = re.compile(r"# RUN (\S+)")
 
 
@@ -31,11 +39,32 @@ class Unjudgeable(Exception):
     """The console holds no kernel message with a time stamp."""
 
 
-def find_splats(lines):
-    """The splats in LINES as (index of the first line, its lines)."""
+def alloc_failure_end(lines, i):
+    """If lines[i] is the Call Trace of a warn_alloc() report, the index
+    after its stack; else None."""
+    if "Call Trace:" not in lines[i] or \
+            not any(ALLOC_FAILURE.search(l) for l in lines[max(0, i - 4):i]) or \
+            not any(WARN_ALLOC.search(l) for l in lines[i + 1:i + 6]):
+        return None
+    for end in range(i + 1, min(len(lines), i + 80)):
+        if STACK_END.search(lines[end]):
+            return end + 1
+        if SPLAT.search(lines[end]):
+            return None
+    return None
+
+
+def find_splats(lines, allow_alloc_failures=False):
+    """The splats in LINES as (index of the first line, its lines).
+
+    allow_alloc_failures: a failed allocation's report is not a splat
+    (fault-injection runs, where allocations fail on purpose)."""
     splats, i = [], 0
     while i < len(lines):
-        if SPLAT.search(lines[i]):
+        end = allow_alloc_failures and alloc_failure_end(lines, i)
+        if end:
+            i = end
+        elif SPLAT.search(lines[i]):
             end = i + 1
             while end < len(lines) and end < i + 60:
                 end += 1
@@ -48,12 +77,12 @@ def find_splats(lines):
     return splats
 
 
-def check(lines):
+def check(lines, allow_alloc_failures=False):
     """find_splats(), refusing a console that printed no time stamp."""
     if lines and not any(STAMP.search(l) for l in lines):
         raise Unjudgeable("no kernel message with a printk time stamp on the "
                           "console: boot with printk.time=1 (vm.py does)")
-    return find_splats(lines)
+    return find_splats(lines, allow_alloc_failures)
 
 
 def blame(lines):

@@ -3,7 +3,8 @@
 #   the harness's own unit tests, the builds, the test plan, a smoke test of
 #   the VM, the KVM selftest matrix (every MMU configuration), real QEMU
 #   guests, a kvm-unit-tests subset, Intel VMX under Bochs, the Debian 12 modules, the memslot tests
-#   on a debug kernel (KASAN, lockdep, ...), series hygiene (base,
+#   on a debug kernel (KASAN, lockdep, ...) and injected allocation
+#   failures in memslot updates (fail-nth, kmemleak), series hygiene (base,
 #   checkpatch, every prefix builds, KVM-GT compiles).
 # Every stage's exit status is recorded in build/results/stages.tsv next to
 # its results file; the verdict (harness/results.py) counts a stage that
@@ -76,10 +77,13 @@ if [ -n "$builds_ok" ]; then
 	step debmod-pkg "Debian modules: build and package" 1800 "$TOP/scripts/debian-modules.sh" package &&
 		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
 	log "debug kernel (KASAN, lockdep, list/VM/RCU checks): the memslot tests in every MMU configuration"
-	step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
-			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
+	if step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
+			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config"; then
 		stage debug debug.results 2700 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
 			--name debug $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
+		log "debug kernel: fail-nth sweep of the memslot ioctls, then kmemleak, in every MMU configuration"
+		stage faults faults.results 1800 "$TOP/scripts/faults.sh"
+	fi
 fi
 log "series hygiene"
 stage hygiene hygiene.results 3600 "$TOP/scripts/hygiene.sh"

@@ -69,6 +69,23 @@ fi
 if [ -n "$(git -C "$SRC" status --porcelain --untracked-files=all -- tools/testing/selftests)" ]; then
 	warn "the selftest build wrote into the source tree: $(git -C "$SRC" status --porcelain -- tools/testing/selftests | head -3)"
 fi
+# The harness's own selftest-style tests, against the series' library (not
+# in the series): tests/flush's yield-flush test joins tests.txt and runs in
+# the matrix; tests/faults' fail-nth sweep needs the debug kernel's fault
+# injection and runs in make faults only.
+build_own() {
+	local src=$1 cflags objs
+	cflags=$(var CFLAGS) objs=$(var LIBKVM_OBJS)
+	# CFLAGS' -I$(<D) is empty outside a rule: name its directories again
+	(cd "$KVM_DIR" && gcc $cflags -Iinclude -Iinclude/x86_64 -Werror $(var LDFLAGS) \
+		-o "$INST/$(basename "$src" .c)" "$TOP/$src" $objs $(var LDLIBS)) ||
+		die "$src does not build against the series' selftest library"
+}
+if [ "$(git -C "$SRC" rev-list --count base..HEAD)" -gt 0 ]; then
+	build_own tests/faults/memslot_failnth_test.c
+	build_own tests/flush/memslot_yield_flush_test.c
+	echo memslot_yield_flush_test >> "$INST/tests.txt"
+fi
 # The preload library that disables KVM_X86_QUIRK_SLOT_ZAP_ALL in any VMM,
 # for the +noquirk variants of tests that have no option of their own.
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$INST/libslotzap-preload.so" \

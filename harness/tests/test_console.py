@@ -35,6 +35,26 @@ class Splats(unittest.TestCase):
                  "[  300.5] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"]
         self.assertEqual(list(console.blame(lines)), ["memslot_zap_test"])
 
+    def test_alloc_failure_is_a_splat_by_default(self):
+        lines = console.read(data("console-alloc-failure.log"))
+        self.assertEqual(len(console.check(lines)), 1)
+
+    def test_alloc_failure_allowed_under_fault_injection(self):
+        lines = console.read(data("console-alloc-failure.log"))
+        self.assertEqual(console.check(lines, allow_alloc_failures=True), [])
+
+    def test_splat_after_an_allowed_alloc_failure_still_counts(self):
+        lines = console.read(data("console-alloc-failure.log"))
+        end = next(i for i, l in enumerate(lines) if "</TASK>" in l)
+        lines[end + 1:end + 1] = ["[  148.000001] WARNING: CPU: 1 PID: 70 at arch/x86/kvm/mmu/mmu.c:6040"]
+        splats = console.check(lines, allow_alloc_failures=True)
+        self.assertEqual([s[0] for s in splats], [end + 1])
+
+    def test_other_splat_with_a_stack_is_not_an_alloc_failure(self):
+        lines = console.read(data("console-splat-mid-test.log"))
+        self.assertEqual(len(console.check(lines, allow_alloc_failures=True)),
+                         len(console.check(lines)))
+
     def test_clean_console(self):
         lines = ["[    0.000000] Linux version 6.1.192", "# RUN a", "ok 1 a"]
         self.assertEqual(console.blame(lines), {})

@@ -36,8 +36,11 @@ def missing(top, section):
 
 
 def stale(top, section):
-    """Script names in the section that no folder holds."""
+    """Script names in the section that no folder holds (at any depth)."""
     have = {e for _, e in entries(top)}
+    for f in FOLDERS:
+        for _, _, files in os.walk(os.path.join(top, f)):
+            have.update(files)
     return sorted(w for w in named(section)
                   if re.search(r"\.(sh|py)$", w) and w not in have)
 

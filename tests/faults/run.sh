@@ -1,0 +1,50 @@
+#!/bin/bash
+# In the test VM, on the debug kernel (configs/kvm-debug.config, fault injection):
+# arm fail-nth for sleeping allocations, order-0 pages included, without
+# fault-injection stack dumps; let kmemleak settle what the boot left (an
+# object must stay unreferenced for 5 s to be reported), then forget it; run
+# memslot_failnth_test; then scan twice more. Counts the new reports whose
+# backtrace passes through KVM (kvm or kvm_amd); prints the others without
+# failing. Prints the test's KTAP, then one 'ok'/'not ok' line for kmemleak;
+# exits non-zero if either failed.
+#   tests/faults/run.sh
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+dbg=/sys/kernel/debug
+bail() { echo "Bail out! $*"; exit 2; }
+knob() { echo "$2" > "$dbg/$1" || bail "cannot write '$2' to $dbg/$1"; }
+mountpoint -q $dbg || mount -t debugfs debugfs $dbg || bail "cannot mount debugfs"
+for a in failslab fail_page_alloc; do
+	[ -d $dbg/$a ] || bail "no $dbg/$a: not the debug kernel of configs/kvm-debug.config"
+	knob $a/ignore-gfp-wait N
+	knob $a/verbose 0
+done
+knob fail_page_alloc/ignore-gfp-highmem N
+knob fail_page_alloc/min-order 0
+[ -w $dbg/kmemleak ] || bail "no $dbg/kmemleak (CONFIG_DEBUG_KMEMLEAK)"
+knob kmemleak scan
+sleep 6
+knob kmemleak scan
+knob kmemleak clear
+
+"$TOP/build/selftests/install/memslot_failnth_test"
+rc=$?
+
+sleep 6
+knob kmemleak scan
+sleep 6
+knob kmemleak scan
+report=$(cat $dbg/kmemleak)
+# one record per 'unreferenced object' block; KVM's if its backtrace names kvm
+count() { awk -v want="$1" '/^unreferenced object/ { if (n) k += (kvm == want); n = 1; kvm = 0 }
+	/\[kvm(_amd)?\]|kvm_/ { kvm = 1 } END { if (n) k += (kvm == want); print k + 0 }'; }
+leaks=$(count 1 <<< "$report")
+other=$(count 0 <<< "$report")
+if [ "$leaks" -eq 0 ]; then
+	echo "ok kmemleak: no new unreferenced object from KVM after the sweep ($other elsewhere)"
+else
+	echo "not ok kmemleak: $leaks new unreferenced object(s) from KVM after the sweep"
+	rc=1
+fi
+[ -z "$report" ] || { echo "# kmemleak report:"; head -120 <<< "$report" | sed 's/^/# /'; }
+exit $rc
