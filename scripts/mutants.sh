@@ -9,8 +9,9 @@
 #          external page-track user of tests/track needs loadable modules)
 # The mutant is applied in a worktree (build/mutants/linux), the test
 # kernel is built incrementally there (build/mutants/obj-test, ccache), and
-# the tests run in a VM: a failure (or a splat, or a dead VM) kills the
-# mutant. A mutant that survives means a test is missing. For
+# the tests run in a VM (booted with oops=panic: a mutant that oopses ends
+# the VM at once instead of leaving it hung until the timeout): a failure
+# (or a splat, or a dead VM) kills the mutant. A mutant that survives means a test is missing. For
 # 'debian-modules', the worktree's KVM modules are packaged instead and
 # the Debian modules test runs without its selftests and QEMU guest; the
 # mutant's package is removed afterwards ('debian-modules.sh clean').
@@ -63,6 +64,7 @@ for m in "${names[@]}"; do
 		"$TOP/scripts/debian-modules.sh" clean
 	else
 		"$TOP/scripts/vm.py" --config "$config" --kernel "$OBJ/arch/x86/boot/bzImage" --timeout 1500 \
+			--append oops=panic \
 			--out "$BUILD/mutants/vm-$m" -q "guest/run-selftests.sh -c $config -o \$OUT $tests" \
 			> "$BUILD/mutants/$m.log" 2>&1
 		rc=$?

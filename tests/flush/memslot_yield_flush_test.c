@@ -2,12 +2,13 @@
 /*
  * A DELETE that zaps a mapping flushes remote TLBs, even when the zap yields.
  *
- * The guest maps one page at the start of a large memslot (1 GiB, so that the
- * walk over the memslot's rmaps or TDP MMU range takes many ticks under TCG);
- * a thread pinned to the CPU of the deleting thread keeps that CPU busy, so
- * the walk finds need_resched() set and yields after it has zapped the page's
- * SPTE, with the flush for it still pending.  Whatever the walk does, the
- * DELETE must request a remote TLB flush: the VM's remote_tlb_flush_requests
+ * The guest maps one 4 KiB page at the start of a large memslot (1 GiB: the
+ * walk over the memslot's rmaps or TDP MMU range takes milliseconds even when
+ * nothing else is mapped); a SCHED_FIFO thread on the CPU of the deleting
+ * thread wakes every 50 us, and each wakeup preempts, i.e. sets
+ * need_resched(), so the walk yields after it has zapped the page's SPTE,
+ * with the flush for it still pending.  Whatever the walk does, the DELETE
+ * must request a remote TLB flush: the VM's remote_tlb_flush_requests
  * statistic must grow.  A walk that drops its pending flush when it yields,
  * and zaps nothing after that, requests none, and a vCPU that kept the
  * translation in its TLB could go on using memory that is no longer the
@@ -44,7 +45,7 @@
 #define KVM_X86_QUIRK_SLOT_ZAP_ALL	(1 << 7)
 #endif
 
-static atomic_bool spin_stop;
+static atomic_bool stop;
 
 static void guest_code(void)
 {
@@ -65,11 +66,16 @@ static void pin_to_cpu(pthread_t thread, int cpu)
 	TEST_ASSERT(!r, "pthread_setaffinity_np(CPU %d): %s", cpu, strerror(r));
 }
 
-/* Competes for the deleting thread's CPU, so that the zap sees need_resched(). */
-static void *spinner(void *arg)
+/*
+ * Wakes up every 50 us on the deleting thread's CPU; as a SCHED_FIFO task it
+ * preempts the deleting thread at each wakeup, so the zap sees need_resched().
+ */
+static void *waker(void *arg)
 {
-	while (!atomic_load(&spin_stop))
-		;
+	struct timespec nap = { .tv_nsec = 50 * 1000 };
+
+	while (!atomic_load(&stop))
+		nanosleep(&nap, NULL);
 	return NULL;
 }
 
@@ -78,9 +84,11 @@ int main(int argc, char *argv[])
 	uint64_t before, after;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	pthread_t spin;
+	struct sched_param prio = { .sched_priority = 1 };
+	pthread_attr_t attr;
+	pthread_t waker_thread;
 	struct ucall uc;
-	int i, cpu;
+	int i, r, cpu;
 	void *mem;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
@@ -90,12 +98,20 @@ int main(int argc, char *argv[])
 	mem = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	TEST_ASSERT(mem != MAP_FAILED, "mmap of %llu bytes", SLOT_SIZE);
+	/* one 4 KiB SPTE, zapped first by the walk over the 4 KiB rmaps */
+	TEST_ASSERT(!madvise(mem, SLOT_SIZE, MADV_NOHUGEPAGE), "madvise(MADV_NOHUGEPAGE)");
 
 	cpu = sched_getcpu();
 	TEST_ASSERT(cpu >= 0, "sched_getcpu");
 	pin_to_cpu(pthread_self(), cpu);
-	TEST_ASSERT(!pthread_create(&spin, NULL, spinner, NULL), "pthread_create");
-	pin_to_cpu(spin, cpu);
+	pthread_attr_init(&attr);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+	pthread_attr_setschedparam(&attr, &prio);
+	r = pthread_create(&waker_thread, &attr, waker, NULL);
+	__TEST_REQUIRE(r != EPERM, "a SCHED_FIFO thread needs CAP_SYS_NICE");
+	TEST_ASSERT(!r, "pthread_create: %s", strerror(r));
+	pin_to_cpu(waker_thread, cpu);
 
 	ksft_print_header();
 	ksft_set_plan(1);
@@ -112,9 +128,9 @@ int main(int argc, char *argv[])
 			    "trial %d: the DELETE zapped the SPTE of a page the guest had mapped, but requested no remote TLB flush (a yield dropped the pending flush?)",
 			    i);
 	}
-	atomic_store(&spin_stop, true);
-	pthread_join(spin, NULL);
-	ksft_test_result_pass("%d DELETEs of a 1 GiB memslot with one page mapped, a busy thread on the same CPU: each requested a remote TLB flush\n",
+	atomic_store(&stop, true);
+	pthread_join(waker_thread, NULL);
+	ksft_test_result_pass("%d DELETEs of a 1 GiB memslot with one page mapped, preempted every 50 us: each requested a remote TLB flush\n",
 			      NR_TRIALS);
 	munmap(mem, SLOT_SIZE);
 	kvm_vm_free(vm);
