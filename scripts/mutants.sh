@@ -11,8 +11,8 @@
 # kernel is built incrementally there (build/mutants/obj-test, ccache), and
 # the tests run in a VM (booted with oops=panic: a mutant that oopses ends
 # the VM at once instead of leaving it hung until the timeout): a failure
-# (or a splat, or a dead VM) kills the mutant. A mutant that survives means a test is missing. For
-# 'debian-modules', the worktree's KVM modules are packaged instead and
+# (or a splat, or a dead VM) kills the mutant. A mutant that survives means
+# a test is missing. For 'debian-modules', the worktree's KVM modules are packaged instead and
 # the Debian modules test runs without its selftests and QEMU guest; the
 # mutant's package is removed afterwards ('debian-modules.sh clean').
 #   scripts/mutants.sh [NAME...]        default: every tests/mutants/*.patch
