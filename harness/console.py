@@ -24,14 +24,17 @@ SPLAT = re.compile(
     r")"
 )
 SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
-# A failed allocation's report (warn_alloc(): a header, a stack, Mem-Info).
-# Under fault injection (make faults) failing allocations is the point, so
-# find_splats(allow_alloc_failures=True) skips these, and only these: the
-# header must name the failure, the stack must start in warn_alloc, and the
-# report ends at its stack's last line, so anything after it is judged again.
-ALLOC_FAILURE = re.compile(r"\[\s*\d+\.\d+\] .*(page allocation failure: |vmalloc error: )")
-WARN_ALLOC = re.compile(r"\[\s*\d+\.\d+\]\s+(\? )?warn_alloc\+")
+# Under fault injection (make faults) allocations fail on purpose, and the
+# test scans kmemleak itself and judges what it finds; find_splats(
+# fault_injection=COMM) then skips, and only skips: a failed allocation's
+# report (warn_alloc(): a header, a stack, Mem-Info) of task COMM, whose
+# header names the failure and COMM, whose stack starts in warn_alloc and
+# ends before any other splat line (what follows it is judged again); and
+# kmemleak's "new suspected memory leaks" line.
+ALLOC_FAILURE = r"\[\s*\d+\.\d+\] %s: (page allocation failure: |vmalloc error: )"
+WARN_ALLOC = re.compile(r"\[\s*\d+\.\d+\]\s+warn_alloc\+")
 STACK_END = re.compile(r"\[\s*\d+\.\d+\]\s+</TASK>")
+KMEMLEAK = re.compile(r"kmemleak: \d+ new suspected memory leaks")
 RUN_MARK = re.compile(r"# RUN (\S+)")
 
 
@@ -39,11 +42,12 @@ class Unjudgeable(Exception):
     """The console holds no kernel message with a time stamp."""
 
 
-def alloc_failure_end(lines, i):
-    """If lines[i] is the Call Trace of a warn_alloc() report, the index
-    after its stack; else None."""
+def alloc_failure_end(lines, i, comm):
+    """If lines[i] is the Call Trace of a warn_alloc() report of task COMM,
+    the index after its stack; else None."""
+    header = re.compile(ALLOC_FAILURE % re.escape(comm))
     if "Call Trace:" not in lines[i] or \
-            not any(ALLOC_FAILURE.search(l) for l in lines[max(0, i - 4):i]) or \
+            not any(header.search(l) for l in lines[max(0, i - 4):i]) or \
             not any(WARN_ALLOC.search(l) for l in lines[i + 1:i + 6]):
         return None
     for end in range(i + 1, min(len(lines), i + 80)):
@@ -54,16 +58,19 @@ def alloc_failure_end(lines, i):
     return None
 
 
-def find_splats(lines, allow_alloc_failures=False):
+def find_splats(lines, fault_injection=None):
     """The splats in LINES as (index of the first line, its lines).
 
-    allow_alloc_failures: a failed allocation's report is not a splat
-    (fault-injection runs, where allocations fail on purpose)."""
+    fault_injection: the command name (comm) of the task whose allocations
+    fail on purpose; its allocation-failure reports and kmemleak's count
+    line are not splats (see ALLOC_FAILURE)."""
     splats, i = [], 0
     while i < len(lines):
-        end = allow_alloc_failures and alloc_failure_end(lines, i)
+        end = fault_injection and alloc_failure_end(lines, i, fault_injection)
         if end:
             i = end
+        elif fault_injection and KMEMLEAK.search(lines[i]):
+            i += 1
         elif SPLAT.search(lines[i]):
             end = i + 1
             while end < len(lines) and end < i + 60:
@@ -77,12 +84,12 @@ def find_splats(lines, allow_alloc_failures=False):
     return splats
 
 
-def check(lines, allow_alloc_failures=False):
+def check(lines, fault_injection=None):
     """find_splats(), refusing a console that printed no time stamp."""
     if lines and not any(STAMP.search(l) for l in lines):
         raise Unjudgeable("no kernel message with a printk time stamp on the "
                           "console: boot with printk.time=1 (vm.py does)")
-    return find_splats(lines, allow_alloc_failures)
+    return find_splats(lines, fault_injection)
 
 
 def blame(lines):

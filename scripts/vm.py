@@ -141,7 +141,7 @@ def run(args):
                 status = int(m.group(1))
 
     try:
-        splats = console.check(lines, args.allow_alloc_failures)
+        splats = console.check(lines, args.fault_injection)
     except console.Unjudgeable as e:
         print("vm: cannot judge the console: %s; %s" % (e, log_path), file=sys.stderr)
         return 125
@@ -208,9 +208,10 @@ def main(argv=None):
     p.add_argument("--accel", default="tcg",
                    help="QEMU -accel value, e.g. tcg,thread=single")
     p.add_argument("--mem", default="4G")
-    p.add_argument("--allow-alloc-failures", action="store_true",
-                   help="a failed allocation's report (warn_alloc) is not a "
-                   "splat: for fault-injection runs (make faults)")
+    p.add_argument("--fault-injection", metavar="COMM",
+                   help="allocations of task COMM fail on purpose (make "
+                   "faults): its allocation-failure reports are not splats, "
+                   "and kmemleak's findings are left to the command to judge")
     args = runner_args(p, argv, mmu_configs(), "vm")
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("vm: qemu-system-x86_64 not found; run 'make deps'")
