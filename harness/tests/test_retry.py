@@ -26,6 +26,16 @@ class RealPolicy(unittest.TestCase):
         return retry.decide(self.pol, test, config, text(log),
                             self.sysmap if sysmap is None else sysmap, run, seen)
 
+    def test_debian_vm_stuck_in_int3_is_retried_once(self):
+        ok, sid, _ = self.decide("debian-int3-hang.log", test="debian-modules-vm", config="all")
+        self.assertTrue(ok)
+        self.assertEqual(sid, "int3-livepatch")
+        self.assertFalse(self.decide("debian-int3-hang.log", test="debian-modules-vm", config="all",
+                                     run=2, seen=("int3-livepatch",))[0])
+
+    def test_int3_signature_is_not_a_selftest_retry(self):
+        self.assertFalse(self.decide("debian-int3-hang.log", test="memslot_zap_test")[0])
+
     def test_l1_state_signature_is_retried(self):
         ok, sid, _ = self.decide("torture-l1-state.log")
         self.assertTrue(ok)
