@@ -30,7 +30,7 @@ for c in "${configs[@]}"; do
 	log "fail-nth sweep, $c"
 	start=$(date +%s)
 	"$TOP/scripts/vm.py" --kernel "$OBJ/arch/x86/boot/bzImage" --config "$c" --timeout 1800 \
-		--fault-injection memslot_failnth \
+		--mem 1G --fault-injection memslot_failnth \
 		--out "$out" tests/faults/run.sh > "$out.txt" 2>&1
 	rc=$?
 	echo "    [$c: $(($(date +%s) - start))s, vm.py exit $rc; output in ${out#$TOP/}.txt]" >&2
