@@ -93,9 +93,14 @@ def check(tests_dir=TESTS, known_tests=None):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Check the test plan under tests/.")
-    p.add_argument("cmd", choices=["check"])
+    p.add_argument("cmd", choices=["check", "configs"],
+                   help="check: the plan is sound; configs: the AMD MMU "
+                   "configuration names of tests/mmu-configs, one per line")
     p.add_argument("--tests", help="tests.txt of the installed selftests")
     a = p.parse_args(argv)
+    if a.cmd == "configs":
+        print("\n".join(configs("mmu-configs")))
+        return 0
     known = None
     if a.tests:
         with open(a.tests) as f:

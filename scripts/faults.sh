@@ -18,7 +18,7 @@ mkdir -p "$RES" "$BUILD/vm"
 res=$RES/faults.results
 : > "$res"
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(sed -e 's/#.*//' "$TOP/tests/mmu-configs" | awk 'NF { print $1 }')
+[ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(cd "$TOP" && python3 -m harness.plan configs)
 
 "$TOP/setup/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" ||
 	die "the debug kernel does not build"

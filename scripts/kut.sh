@@ -95,7 +95,7 @@ run() {
 	ver=$(base_kernel) || exit 1
 	key=$(printf '%s\n' "$ver" "${tests[@]}" | sha256sum | cut -c1-12)
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/base"
-	for c in $(sed -e 's/#.*//' "$TOP/tests/mmu-configs" | awk 'NF { print $1 }'); do
+	for c in $(cd "$TOP" && python3 -m harness.plan configs); do
 		if [ ! -s "$KUT_DIR/base/$key@$c.tap" ]; then
 			log "kvm-unit-tests on the base ($ver), $c"
 			out=$KUT_DIR/vm/base-$c

@@ -15,7 +15,7 @@ TABLE=$BUILD/results/qemu-boots.txt
 mkdir -p "$BUILD/results"
 : > "$RES"
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/tests/mmu-configs" | awk '{print $1}')
+[ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(cd "$TOP" && python3 -m harness.plan configs)
 
 "$TOP/setup/build-l2.sh" || die "cannot build the nested guest (setup/build-l2.sh)"
 

@@ -25,6 +25,14 @@ class Plan(unittest.TestCase):
     def test_the_repositorys_plan_is_sound(self):
         self.assertEqual(plan.check(self.dir), [])
 
+    def test_configs_lists_the_amd_configurations_in_order(self):
+        import contextlib
+        import io
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(plan.main(["configs"]), 0)
+        self.assertEqual(out.getvalue().split(), ["svm-shadow", "svm-tdp-legacy", "svm-tdp-mmu"])
+
     def test_unknown_configuration(self):
         self.append("skip-list", "smm_test@svm-tdp-mu  a typo")
         self.assertIn("unknown configuration 'svm-tdp-mu'", "\n".join(plan.check(self.dir)))
