@@ -72,11 +72,15 @@ harness-test:
 # Real QEMU guests inside the test VM, quirk on and off, e.g. CONFIGS=svm-shadow
 qemu-guests: selftests
 	scripts/qemu-guests.sh $(CONFIGS)
-# The series as KVM modules for Debian 12's own kernel (docs/debian-modules.md)
+# The series as a DKMS package for Debian 12's own 6.1 kernels (docs/debian-modules.md)
 debian-modules: source
 	scripts/debian-modules.sh package
+# Install it on this host (root) for three kernels, boot Debian's kernel with
+# its modules, remove it (as make check does)
 debian-modules-test: debian-modules selftests
-	tests/debian-modules-test.sh
+	tests/debian-dkms-test.sh install; a=$$?; \
+	tests/debian-modules-test.sh; b=$$?; \
+	tests/debian-dkms-test.sh remove && [ $$a = 0 ] && [ $$b = 0 ]
 # Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations
 intel: selftests
 	setup/bochs-deps.sh

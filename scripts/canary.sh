@@ -51,10 +51,10 @@ for v in "${versions[@]}"; do
 	detail=$(apply_to "$v") && ok=yes || ok=no
 	rows+=("$(printf '%-12s %-16s %-9s %5ss  %s' "$v" "$abi" "$ok" "$(($(date +%s) - start))" "$detail")")
 done
-if [ "${SLOTZAP_CANARY_BUILD:-1}" = 1 ] && [ -x "$TOP/scripts/debian-dkms.sh" ]; then
+if [ "${SLOTZAP_CANARY_BUILD:-1}" = 1 ]; then
 	log "canary: building the KVM modules of $newest against linux-headers-$(debian_abi "$newest")"
 	start=$(date +%s)
-	if "$TOP/scripts/debian-dkms.sh" canary-build "$newest" > "$OUT/build-$newest.log" 2>&1; then b=builds; else b="FAILS (build/canary/build-$newest.log)"; fi
+	if "$TOP/scripts/debian-modules.sh" canary-build "$newest" > "$OUT/build-$newest.log" 2>&1; then b=builds; else b="FAILS (build/canary/build-$newest.log)"; fi
 	rows+=("" "$(printf 'modules of %s against linux-headers-%s: %s in %ss' "$newest" "$(debian_abi "$newest")" "$b" "$(($(date +%s) - start))")")
 fi
 printf '%s\n' "${rows[@]}" | tee "$OUT/table.txt"

@@ -1,28 +1,32 @@
 #!/bin/bash
-# The series as replacement KVM modules for Debian 12's own kernel
-# (linux-image-$DEBIAN_ABI, built from the same source as our base), no
-# kernel rebuild: kvm.ko, kvm-amd.ko, kvm-intel.ko and KVM-GT's kvmgt.ko are
-# built from build/linux with Kbuild's external-module build (M=) against
-# Debian's linux-headers-$DEBIAN_ABI, then packaged as a .deb that installs
-# them in /lib/modules/$DEBIAN_ABI/updates/kvm-slotzap/.
+# The series as KVM modules for Debian 12's own 6.1 kernels, no kernel
+# rebuild: the DKMS package kvm-slotzap-dkms carries the KVM sources
+# (arch/x86/kvm, virt/kvm, KVM-GT's gvt/) of each Debian version of
+# packaging/dkms-versions and of patches/BASE, with the series applied, and
+# dkms builds kvm.ko, kvm-amd.ko, kvm-intel.ko and kvmgt.ko for each
+# installed kernel from that kernel's own version (packaging/dkms-build).
 #
 # usage: scripts/debian-modules.sh [STEP]   (default: package)
-#   deps     install linux-headers-$DEBIAN_ABI (pinned version), dwarves,
-#            busybox-static... (needs root; quick when all are there)
+#   deps     install linux-headers-$DEBIAN_ABI (pinned version), dkms,
+#            dwarves, busybox-static... (needs root; quick when all are there)
 #   image    download linux-image-$DEBIAN_ABI (not installed: 'apt-get
 #            download' + 'dpkg-deb -x' into build/debian/image) for the
 #            checks and the VM test
-#   build    deps + image + 'make source', then build and verify the modules
+#   build    deps + image + 'make source', then build the modules of
+#            $VERSION from the tree the package carries, as dkms would, and
+#            verify them; copies in build/debian/modules
 #   verify   check the built modules against Debian's kernel: vermagic,
-#            every MODVERSIONS CRC, headers identical to the base
-#   package  build, then the .deb in build/debian/out/ (with the modules,
-#            kvm-slotzap-check and the preload library for stock QEMU)
+#            every MODVERSIONS CRC, headers identical to the base, layouts
+#   sources  the patched KVM sources of the other versions the package
+#            carries (build/debian/dkms/VERSION; downloads linux-source-6.1)
+#   package  build + sources, then build/debian/out/kvm-slotzap-dkms_*.deb
 #   fixture  the test fixture of tests/debian-modules-test.sh, not packaged:
 #            tests/track's external page-track user (slotzap_track.ko,
 #            against the modules of 'build') and its driver track-test
-#   clean    remove build/debian/kbuild and build/debian/out
-# Optional module signing (Secure Boot): SIGN_KEY=key.pem SIGN_CERT=cert.der
-# (for example DKMS's MOK: /var/lib/dkms/mok.key and mok.pub).
+#   canary-build VERSION
+#            build VERSION's modules as the package would, against its
+#            linux-headers (installed at VERSION; make canary)
+#   clean    remove what build and package made (not the downloads)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/patches/BASE"
@@ -33,11 +37,10 @@ HEADERS_PKG=linux-headers-$ABI
 IMAGE_PKG=linux-image-$ABI
 KDIR=/usr/src/linux-headers-$ABI
 DEB=$BUILD/debian
-KB=$DEB/kbuild             # mirror of the tree parts the modules need; objects land here
+KB=$DEB/kbuild             # the tree of $VERSION the package carries; objects land here
 IMAGE=$DEB/image           # the unpacked linux-image package (stock modules, vmlinuz)
 OUTDIR=$DEB/out
-PKG=kvm-slotzap-modules-$ABI
-MODDIR=updates/kvm-slotzap # under /lib/modules/$ABI
+PKG=kvm-slotzap-dkms
 I915=drivers/gpu/drm/i915
 # Headers the series may change and still ship as modules: private to KVM
 # (only KVM and KVM-GT include them). Anything else changed under include/
@@ -66,8 +69,8 @@ common_dir() {
 pkg_version() { dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$1" 2>/dev/null | awk '$1 == "ii" { print $2 }'; }
 
 # Besides the project's own (setup/deps.sh): the headers of the pinned
-# kernel, pahole for the layout check, busybox-static for the test VM.
-DEPS=(dwarves rsync kmod cpio busybox-static)
+# kernel, dkms, pahole for the layout check, busybox-static for the test VM.
+DEPS=(dkms dwarves rsync kmod cpio busybox-static)
 
 step_deps() {
 	local have p missing=()
@@ -128,86 +131,161 @@ check_base() {
 	esac
 }
 
-# Copy what the modules are built from into $KB, keeping the tree layout
-# (arch/x86/kvm includes ../../../virt/kvm, trace headers use paths relative
-# to include/trace), and write the Kbuild files.
-mirror() {
-	local changed f bad=() flags
-	mkdir -p "$KB/arch/x86" "$KB/virt" "$KB/$I915" "$KB/include/trace"
-	# --delete spares excluded (build output) files
-	local keep=(--exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod'
-		--exclude='*.mod.c' --exclude='*.s' --exclude='*.symvers' --exclude='*.order'
-		--exclude='kvm-asm-offsets.h' --exclude='Kbuild' --exclude='.tmp_*')
-	rsync -a --delete "${keep[@]}" "$SRC/arch/x86/kvm/" "$KB/arch/x86/kvm/"
-	rsync -a --delete "${keep[@]}" "$SRC/virt/kvm/" "$KB/virt/kvm/"
-	rsync -a --delete "${keep[@]}" --include='*/' --include='*.h' --include='gvt/**' \
-		--exclude='*' "$SRC/$I915/" "$KB/$I915/"
+# The paths the series' patches touch (patches/series order, deduplicated).
+series_paths() {
+	local p
+	for p in $(series_patches); do
+		sed -n -e 's|^--- a/||p' -e 's|^+++ b/||p' "$TOP/patches/$p"
+	done | grep -v '^/dev/null$' | sort -u
+}
 
-	# What the series changes, and whether modules alone can carry it.
-	changed=$(git -C "$SRC" diff --name-only base..HEAD)
-	for f in $changed; do
+# The series' changed headers; dies on a file that modules cannot carry.
+changed_headers() {
+	local f bad=()
+	for f in "$@"; do
 		case "$f" in
 		arch/x86/kvm/*|virt/kvm/*|$I915/gvt/*|tools/*|Documentation/*) ;;
 		arch/x86/include/*|include/*)
-			[[ $f =~ $KVM_HEADERS_RE ]] || bad+=("$f (a header not private to KVM)") ;;
+			if [[ $f =~ $KVM_HEADERS_RE ]]; then echo "$f"; else bad+=("$f (a header not private to KVM)"); fi ;;
 		*) bad+=("$f") ;;
 		esac
 	done
 	[ ${#bad[@]} -eq 0 ] || die "the series changes files that replacement modules cannot carry (Debian's vmlinux or other modules are built from them): ${bad[*]}"
+}
 
-	# Changed headers go to $KB/override, searched before Debian's headers.
-	rm -rf "$KB/override"
-	for f in $changed; do
-		case "$f" in arch/x86/include/*|include/*) ;; *) continue ;; esac
-		[ -f "$SRC/$f" ] || die "the series deletes $f; modules cannot carry that"
-		if [ -f "$COMMON/$f" ]; then
-			git -C "$SRC" show "base:$f" | cmp -s - "$COMMON/$f" ||
-				die "$f in $HEADERS_PKG differs from the base's; headers and base are not the same source"
-		fi
-		mkdir -p "$KB/override/$(dirname "$f")"
-		cp -p "$SRC/$f" "$KB/override/$f"
+# make_tree FROM DEST: the KVM sources of one Debian version with the series
+# applied, laid out as the kernel tree (arch/x86/kvm includes
+# ../../../virt/kvm; trace headers use paths relative to include/trace), as
+# the DKMS package carries them and the modules are built from:
+#   arch/x86/kvm, virt/kvm, $I915 (headers and gvt/), include/trace (empty)
+#   override/       the series' changed headers, searched before Debian's
+#   override-base/  the same headers as Debian ships them (for the check
+#                   that a kernel's headers are this version's)
+#   Kbuild files with paths relative to \$(src)
+# FROM is a kernel tree with the series applied (git; tag 'base' = Debian's
+# source), or an unpacked Debian source to which this applies patches/.
+make_tree() {
+	local from=$1 dest=$2 f changed
+	local keep=("${KEEP[@]}" --exclude='Kbuild')
+	rm -rf "$dest"
+	mkdir -p "$dest/arch/x86" "$dest/virt" "$dest/$I915" "$dest/include/trace"
+	rsync -a "${keep[@]}" "$from/arch/x86/kvm/" "$dest/arch/x86/kvm/"
+	rsync -a "${keep[@]}" "$from/virt/kvm/" "$dest/virt/kvm/"
+	rsync -a "${keep[@]}" --include='*/' --include='*.h' --include='gvt/**' \
+		--exclude='*' "$from/$I915/" "$dest/$I915/"
+	mapfile -t changed < <(changed_headers $(series_paths))
+	for f in "${changed[@]}"; do
+		[ -f "$from/$f" ] || die "the series deletes $f; modules cannot carry that"
+		mkdir -p "$dest/override/$(dirname "$f")"
+		cp -p "$from/$f" "$dest/override/$f"
 		case "$f" in */uapi/*)
 			# an override in a uapi directory is searched before every
 			# non-uapi directory: it must not shadow a non-uapi header
-			local twin=${f/\/uapi\//\/}
-			if [ -f "$COMMON/$twin" ]; then
-				die "override $f would shadow $twin"
-			fi ;;
+			[ ! -f "$from/${f/\/uapi\//\/}" ] || die "override $f would shadow ${f/\/uapi\//\/}" ;;
 		esac
+		if [ -f "$from.base/$f" ]; then
+			mkdir -p "$dest/override-base/$(dirname "$f")"
+			cp -p "$from.base/$f" "$dest/override-base/$f"
+		fi
 	done
-	flags="NOSTDINC_FLAGS += -I$KB/override/arch/x86/include -I$KB/override/arch/x86/include/uapi -I$KB/override/include -I$KB/override/include/uapi"
+	local inc="-I\$(src)/R/override/arch/x86/include -I\$(src)/R/override/arch/x86/include/uapi -I\$(src)/R/override/include -I\$(src)/R/override/include/uapi"
 
 	# arch/x86/kvm: the tree's own Makefile, with its two $(srctree) paths
-	# pointing into the mirror (Debian's headers have no KVM sources).
+	# pointing into this tree (Debian's headers have no KVM sources).
 	{
-		echo "# Generated by scripts/debian-modules.sh from arch/x86/kvm/Makefile"
+		echo "# Generated by scripts/debian-modules.sh from arch/x86/kvm/Makefile."
 		echo "# The series' changed headers come before Debian's (NOSTDINC_FLAGS precedes"
 		echo "# LINUXINCLUDE); trace.h's ../../arch/x86/kvm resolves from include/trace."
-		echo "$flags"
-		echo "ccflags-y += -iquote $KB/include/trace"
+		echo "NOSTDINC_FLAGS += ${inc//\/R\//\/..\/..\/..\/}"
+		echo "ccflags-y += -iquote \$(src)/../../../include/trace"
 		sed -e 's|-I \$(srctree)/arch/x86/kvm$|-I $(src)|' \
 		    -e 's|^include \$(srctree)/virt/kvm/Makefile.kvm$|include $(src)/../../../virt/kvm/Makefile.kvm|' \
-		    "$SRC/arch/x86/kvm/Makefile"
-	} > "$KB/arch/x86/kvm/Kbuild.new"
-	grep -q '^ccflags-y += -I \$(src)$' "$KB/arch/x86/kvm/Kbuild.new" &&
-		grep -q '^include \$(src)/../../../virt/kvm/Makefile.kvm$' "$KB/arch/x86/kvm/Kbuild.new" ||
-		die "arch/x86/kvm/Makefile changed shape; update mirror() in $0"
-	update "$KB/arch/x86/kvm/Kbuild"
+		    "$from/arch/x86/kvm/Makefile"
+	} > "$dest/arch/x86/kvm/Kbuild"
+	grep -q '^ccflags-y += -I \$(src)$' "$dest/arch/x86/kvm/Kbuild" &&
+		grep -q '^include \$(src)/../../../virt/kvm/Makefile.kvm$' "$dest/arch/x86/kvm/Kbuild" ||
+		die "arch/x86/kvm/Makefile changed shape; update make_tree() in $0"
 
 	# drivers/gpu/drm/i915: only the kvmgt module (gvt/), with i915's
 	# warning flags (the part of its Makefile before the include path).
 	{
 		echo "# Generated by scripts/debian-modules.sh from $I915/Makefile (kvmgt only)"
-		echo "$flags"
-		echo "ccflags-y += -iquote $KB/include/trace"
+		echo "NOSTDINC_FLAGS += ${inc//\/R\//\/..\/..\/..\/..\/}"
+		echo "ccflags-y += -iquote \$(src)/../../../../include/trace"
 		awk '$0 == "subdir-ccflags-y += -I$(srctree)/$(src)" { print "subdir-ccflags-y += -I$(src)"; found = 1; exit }
-		     { print } END { exit !found }' "$SRC/$I915/Makefile" ||
-			die "$I915/Makefile changed shape; update mirror() in $0"
+		     { print } END { exit !found }' "$from/$I915/Makefile" ||
+			die "$I915/Makefile changed shape; update make_tree() in $0"
 		echo 'include $(src)/gvt/Makefile'
 		echo 'obj-$(CONFIG_DRM_I915_GVT_KVMGT) += kvmgt.o'
-	} > "$KB/$I915/Kbuild.new"
-	update "$KB/$I915/Kbuild"
+	} > "$dest/$I915/Kbuild"
 }
+
+# tree_from_git DEST: make_tree from $SRC (HEAD = the series; tag base)
+tree_from_git() {
+	local dest=$1 tmp=$DEB/base-headers f
+	rm -rf "$tmp"
+	for f in $(changed_headers $(series_paths)); do
+		git -C "$SRC" cat-file -e "base:$f" 2>/dev/null || continue
+		mkdir -p "$tmp/$(dirname "$f")"
+		git -C "$SRC" show "base:$f" > "$tmp/$f"
+	done
+	# make_tree reads the base's copies from FROM.base
+	rm -rf "$DEB/src.base"
+	mkdir -p "$DEB/src.base"
+	[ ! -d "$tmp" ] || cp -a "$tmp/." "$DEB/src.base/"
+	rm -f "$DEB/src"
+	ln -s "$SRC" "$DEB/src"
+	make_tree "$DEB/src" "$dest"
+	rm -rf "$DEB/src" "$DEB/src.base" "$tmp"
+}
+
+# tree_from_debian VERSION DEST: make_tree from Debian's linux-source-6.1
+# at VERSION (apt-get download, not installed) with patches/ applied.
+# Cached in DEST until patches/ or VERSION changes.
+tree_from_debian() {
+	local v=$1 dest=$2 key tarball top work n=0 p f paths
+	key="$v $(cd "$TOP/patches" && cat series $(series_patches) | sha256sum | cut -c1-16) $(sha256sum < "$0" | cut -c1-16)"
+	if [ -f "$dest/.key" ] && [ "$(cat "$dest/.key")" = "$key" ]; then
+		log "sources: $v is in ${dest#$TOP/}"
+		return 0
+	fi
+	tarball=$(base_tarball "$PACKAGE" "$v") || die "cannot get $PACKAGE $v"
+	work=$DEB/work-$v
+	rm -rf "$work" "$work.base"
+	mkdir -p "$work" "$work.base"
+	top=$(tar -tJf "$tarball" | head -1 | cut -d/ -f1)
+	mapfile -t paths < <(series_paths | grep -E '^(arch/x86/(kvm|include)|virt|include|drivers/gpu/drm/i915)/')
+	# files the series creates are not in the tarball
+	timed "extract $v" tar -xJf "$tarball" -C "$work" --strip-components=1 \
+		"$top/arch/x86/kvm" "$top/virt/kvm" "$top/$I915" "${paths[@]/#/$top/}" 2>/dev/null
+	[ -f "$work/arch/x86/kvm/Makefile" ] || die "$tarball holds no arch/x86/kvm"
+	for f in $(changed_headers $(series_paths)); do
+		[ -f "$work/$f" ] || continue
+		mkdir -p "$work.base/$(dirname "$f")"
+		cp -p "$work/$f" "$work.base/$f"
+	done
+	for p in $(series_patches); do
+		n=$((n + 1))
+		(cd "$work" && git apply --include='arch/*' --include='virt/*' --include='include/*' \
+			--include="$I915/*" "$TOP/patches/$p") ||
+			die "patch $n ($p) does not apply to $PACKAGE $v (make canary shows which versions it applies to)"
+	done
+	make_tree "$work" "$dest"
+	echo "$key" > "$dest/.key"
+	rm -rf "$work" "$work.base"
+	log "sources: $v with the series in ${dest#$TOP/}"
+}
+
+# The Debian versions the DKMS package carries: the base, and those of
+# packaging/dkms-versions.
+dkms_versions() {
+	{ echo "$VERSION"; sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/packaging/dkms-versions"; } | awk '!seen[$1]++ { print $1 }'
+}
+
+# rsync --delete spares these (build output)
+KEEP=(--exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod'
+	--exclude='*.mod.c' --exclude='*.s' --exclude='*.symvers' --exclude='*.order'
+	--exclude='kvm-asm-offsets.h' --exclude='.tmp_*' --exclude='probe')
 
 # replace $1 with $1.new unless equal (keeps its time stamp: no rebuild)
 update() {
@@ -226,17 +304,28 @@ step_build() {
 	[ -n "${SLOTZAP_KSRC:-}" ] || "$TOP/setup/source.sh"
 	need_source
 	check_base
-	log "build: KVM modules for $ABI from build/linux ($(git -C "$SRC" rev-list --count base..HEAD) patches) against $KDIR"
-	COMMON=$(common_dir)
-	mirror
+	log "build: KVM modules for $ABI from build/linux ($(git -C "$SRC" rev-list --count base..HEAD) patches) against $KDIR, as kvm-slotzap-dkms builds them"
+	# the tree the package carries for $VERSION, synced into $KB so that
+	# unchanged files keep their time stamps (incremental builds)
+	tree_from_git "$DEB/tree"
+	mkdir -p "$KB"
+	rsync -a --delete "${KEEP[@]}" "$DEB/tree/" "$KB/"
 	local logf=$DEB/build.log
-	: > "$logf"
-	build_kvm() { mmake "$KB/arch/x86/kvm" >> "$logf" 2>&1; }
-	build_kvmgt() { mmake "$KB/$I915" KBUILD_EXTRA_SYMBOLS="$KB/arch/x86/kvm/Module.symvers" >> "$logf" 2>&1; }
-	timed "kvm, kvm-amd, kvm-intel" build_kvm || { tail -30 "$logf"; die "the KVM module build failed; full log: $logf"; }
-	timed "kvmgt" build_kvmgt || { tail -30 "$logf"; die "the kvmgt module build failed; full log: $logf"; }
+	DEBIAN_KERNEL_USE_CCACHE=$(command -v ccache >/dev/null && echo 1) KBUILD_BUILD_USER=kvm-slotzap \
+		KBUILD_BUILD_HOST=kvm-slotzap timed "kvm, kvm-amd, kvm-intel, kvmgt" \
+		"$TOP/packaging/dkms-build" build "$ABI" "$KDIR" "$KB" > "$logf" 2>&1 ||
+		{ tail -30 "$logf"; die "the KVM module build failed; full log: $logf"; }
 	grep -E 'warning:|WARNING:' "$logf" | grep -v 'Skipping BTF' | sed 's/^/    /' >&2 || true
 	step_verify
+	# the four side by side, for tests/debian-modules-test.sh (SLOTZAP_DEBIAN_MODULES)
+	rm -rf "$DEB/modules"
+	mkdir -p "$DEB/modules"
+	cp $(built_modules) "$DEB/modules/"
+}
+
+# the include flags of arch/x86/kvm/Kbuild, with $KB for $(src)/../../..
+abs_flags() {
+	grep '^NOSTDINC_FLAGS' "$KB/arch/x86/kvm/Kbuild" | sed 's|\$(src)/\.\./\.\./\.\.|'"$KB"'|g'
 }
 
 built_modules() {
@@ -266,7 +355,7 @@ probe_layouts() {
 		} > "$KB/probe/$v/probe.c.new"
 		update "$KB/probe/$v/probe.c"
 		{
-			[ $v = series ] && grep '^NOSTDINC_FLAGS' "$KB/arch/x86/kvm/Kbuild"
+			[ $v = series ] && abs_flags
 			echo 'ccflags-y += -g -fno-eliminate-unused-debug-types'
 			echo 'obj-m := probe.o'
 		} > "$KB/probe/$v/Kbuild.new"
@@ -300,60 +389,78 @@ pkg_version_string() {
 	local date hash
 	date=$(git -C "$TOP" log -1 --format=%cd --date=format:%Y%m%d.%H%M -- patches 2>/dev/null)
 	hash=$(cut -c1-8 "$BUILD/source.stamp")
-	echo "$VERSION+slotzap.${date:-0}.$hash"
+	echo "${date:-0}+g$hash"
 }
 
+# The DKMS package: the patched KVM sources of every version of
+# dkms_versions, dkms.conf and dkms-build, kvm-slotzap-check and the preload
+# library; maintainer scripts in dh_dkms's manner.
 step_package() {
-	step_build
-	local root=$DEB/pkg ver size deb m doc=usr/share/doc/$PKG
+	step_build     # $VERSION's modules build and match Debian's kernel
+	local root=$DEB/pkg ver size deb v d src doc=usr/share/doc/$PKG versions
 	ver=$(pkg_version_string)
+	mapfile -t versions < <(dkms_versions)
 	rm -rf "$root"
-	mkdir -p "$root/DEBIAN" "$root/lib/modules/$ABI/$MODDIR" "$root/$doc" "$root/usr/sbin"
-	for m in $(built_modules); do
-		install -m 0644 "$m" "$root/lib/modules/$ABI/$MODDIR/"
-		strip --strip-debug "$root/lib/modules/$ABI/$MODDIR/$(basename "$m")"
+	src=$root/usr/src/kvm-slotzap-$ver
+	mkdir -p "$root/DEBIAN" "$src/versions" "$root/$doc" "$root/usr/sbin" "$root/usr/lib/kvm-slotzap"
+	for v in "${versions[@]}"; do
+		if [ "$v" = "$VERSION" ]; then
+			cp -a "$DEB/tree" "$src/versions/$v"    # what step_build built and verified
+		else
+			tree_from_debian "$v" "$DEB/dkms/$v"
+			cp -a "$DEB/dkms/$v" "$src/versions/$v"
+			rm -f "$src/versions/$v/.key"
+		fi
 	done
-	if [ -n "${SIGN_KEY:-}${SIGN_CERT:-}" ]; then
-		[ -f "${SIGN_KEY:-}" ] && [ -f "${SIGN_CERT:-}" ] || die "SIGN_KEY and SIGN_CERT must both name files (private key, DER or PEM certificate)"
-		log "package: signing the modules with $SIGN_CERT"
-		for m in "$root/lib/modules/$ABI/$MODDIR"/*.ko; do
-			"$KDIR/scripts/sign-file" sha256 "$SIGN_KEY" "$SIGN_CERT" "$m" || die "sign-file failed on $m"
-		done
-	fi
+	install -m 0755 "$TOP/packaging/dkms-build" "$src/dkms-build"
+	sed "s|@VERSION@|$ver|g" "$TOP/packaging/dkms.conf" > "$src/dkms.conf"
 	install -m 0755 "$TOP/packaging/kvm-slotzap-check" "$root/usr/sbin/kvm-slotzap-check"
+	for d in postinst.d header_postinst.d; do
+		install -D -m 0755 "$TOP/packaging/kernel-hook" "$root/etc/kernel/$d/$PKG"
+		echo "/etc/kernel/$d/$PKG" >> "$root/DEBIAN/conffiles"
+	done
 	# the preload library: stock QEMU (or any VMM) with the quirk disabled
-	mkdir -p "$root/usr/lib/kvm-slotzap"
 	gcc -shared -fPIC -O2 -Wall -Wextra -Werror -Wl,-z,relro,-z,now \
 		-o "$root/usr/lib/kvm-slotzap/libslotzap-preload.so" "$TOP/preload/slotzap-preload.c" -ldl ||
 		die "building preload/slotzap-preload.c failed"
 	strip --strip-unneeded "$root/usr/lib/kvm-slotzap/libslotzap-preload.so"
 	chmod 0644 "$root/usr/lib/kvm-slotzap/libslotzap-preload.so"
-	local id
-	id=$(readelf -n "$root/lib/modules/$ABI/$MODDIR/kvm.ko" | sed -n 's/^ *Build ID: //p')
-	[ -n "$id" ] || die "kvm.ko has no GNU build ID"
-	for m in preinst postinst postrm; do
-		sed -e "s|@ABI@|$ABI|g" -e "s|@MODDIR@|$MODDIR|g" -e "s|@PKG@|$PKG|g" -e "s|@KVM_BUILD_ID@|$id|g" \
-		    -e "s|@VERMAGIC@|$(modinfo -F vermagic "$KB/arch/x86/kvm/kvm.ko")|g" \
-			"$TOP/packaging/$m" > "$root/DEBIAN/$m"
+	for m in postinst prerm postrm; do
+		sed -e "s|@VERSION@|$ver|g" "$TOP/packaging/$m" > "$root/DEBIAN/$m"
 		chmod 0755 "$root/DEBIAN/$m"
 	done
-	sed -e "s|@ABI@|$ABI|g" -e "s|@MODDIR@|$MODDIR|g" -e "s|@PKG@|$PKG|g" \
+	sed -e "s|@VERSION@|$ver|g" -e "s|@KVERSIONS@|${versions[*]}|g" \
 		"$TOP/packaging/README.Debian" > "$root/$doc/README.Debian"
 	cp "$TOP/packaging/copyright" "$root/$doc/copyright"
 	{
-		echo "Series applied to Debian's linux $VERSION source ($(git -C "$SRC" rev-list --count base..HEAD) patches):"
+		echo "Series applied to Debian's linux source ($(git -C "$SRC" rev-list --count base..HEAD) patches):"
 		git -C "$SRC" log --reverse --format='  %s' base..HEAD
+		echo "Debian versions carried: ${versions[*]}"
 	} > "$root/$doc/series.txt"
 	size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-	sed -e "s|@ABI@|$ABI|g" -e "s|@PKG@|$PKG|g" -e "s|@VERSION@|$ver|g" \
-	    -e "s|@KVERSION@|$VERSION|g" -e "s|@SIZE@|$size|g" \
+	sed -e "s|@VERSION@|$ver|g" -e "s|@SIZE@|$size|g" -e "s|@KVERSIONS@|${versions[*]}|g" \
 		"$TOP/packaging/control" > "$root/DEBIAN/control"
 	mkdir -p "$OUTDIR"
 	rm -f "$OUTDIR"/*.deb
 	deb=$OUTDIR/${PKG}_${ver}_amd64.deb
 	dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null || die "dpkg-deb failed"
-	log "package: $deb ($(du -k "$deb" | cut -f1) KiB, installed $size KiB)"
-	dpkg-deb -c "$deb" | awk '{ print "    " $6 }' | grep '\.ko$' >&2
+	log "package: $deb ($(du -k "$deb" | cut -f1) KiB, installed $size KiB; KVM sources of ${versions[*]})"
+}
+
+# canary-build VERSION: build VERSION's modules with the series, as the
+# DKMS package would, against its linux-headers (installed at VERSION).
+step_canary_build() {
+	local v=$1 abi
+	abi=$(debian_abi "$v")
+	install_pkgs "canary-build" "linux-headers-$abi=$v"
+	tree_from_debian "$v" "$DEB/dkms/$v"
+	rm -rf "$DEB/canary-$v"
+	cp -a "$DEB/dkms/$v" "$DEB/canary-$v"
+	DEBIAN_KERNEL_USE_CCACHE=$(command -v ccache >/dev/null && echo 1) \
+		timed "modules of $v for $abi" "$TOP/packaging/dkms-build" build "$abi" "/usr/src/linux-headers-$abi" "$DEB/canary-$v"
+	local rc=$?
+	rm -rf "$DEB/canary-$v"
+	return $rc
 }
 
 step_fixture() {
@@ -362,7 +469,7 @@ step_fixture() {
 	mkdir -p "$dir"
 	cp -p "$TOP"/tests/track/slotzap_track.[ch] "$dir/"
 	# the series' headers first, as for kvmgt (struct kvm_page_track_notifier_node)
-	{ grep '^NOSTDINC_FLAGS' "$KB/arch/x86/kvm/Kbuild"; echo 'obj-m := slotzap_track.o'; } > "$dir/Kbuild.new"
+	{ abs_flags; echo 'obj-m := slotzap_track.o'; } > "$dir/Kbuild.new"
 	update "$dir/Kbuild"
 	mmake "$dir" KBUILD_EXTRA_SYMBOLS="$KB/arch/x86/kvm/Module.symvers" > "$logf" 2>&1 ||
 		{ tail -30 "$logf"; die "the slotzap_track module does not build; full log: $logf"; }
@@ -371,8 +478,8 @@ step_fixture() {
 }
 
 step_clean() {
-	rm -rf "$KB" "$OUTDIR" "$DEB/pkg" "$DEB/build.log"
-	log "clean: removed build/debian/{kbuild,out,pkg} (kept the downloaded and unpacked kernel)"
+	rm -rf "$KB" "$DEB/modules" "$DEB/tree" "$OUTDIR" "$DEB/pkg" "$DEB/build.log"
+	log "clean: removed build/debian/{kbuild,modules,tree,out,pkg} (kept the downloaded kernel and sources)"
 }
 
 case "${1:-package}" in
@@ -381,8 +488,10 @@ image) step_image ;;
 build) timed "debian-modules build" step_build ;;
 verify) step_verify ;;
 package) timed "debian-modules package" step_package ;;
+sources) for v in $(dkms_versions); do [ "$v" = "$VERSION" ] || tree_from_debian "$v" "$DEB/dkms/$v"; done ;;
+canary-build) [ -n "${2:-}" ] || die "usage: $0 canary-build VERSION"; step_canary_build "$2" ;;
 fixture) step_fixture ;;
 clean) step_clean ;;
 -h|--help|help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//' ;;
-*) die "unknown step '$1'; usage: $0 [deps|image|build|verify|package|fixture|clean]" ;;
+*) die "unknown step '$1'; usage: $0 [deps|image|build|verify|sources|package|fixture|canary-build VERSION|clean]" ;;
 esac

@@ -10,11 +10,13 @@ loads them, mounts the host root read-only over 9p as vm.py asks on the
 kernel command line, and stacks a tmpfs overlay on it, so the guest can
 install packages (dpkg's database, /usr, /etc become copy-on-write; the
 host is never written). /lib/modules/<abi> is the package's stock module
-tree, writable the same way. Then it switches to that root and runs vm.py's
-guest/guest-init, which runs the command.
+tree, writable the same way; --updates DIR adds the .ko files of DIR as
+its updates/dkms/ (which modprobe prefers). Then it switches to that root
+and runs vm.py's guest/guest-init, which runs the command.
 
   scripts/debian-vm.py 'uname -r; lsmod'
   scripts/debian-vm.py --timeout 900 --out build/vm/debian 'cmd'
+  scripts/debian-vm.py --updates /lib/modules/<abi>/updates/dkms 'modinfo -n kvm'
 """
 
 import gzip
@@ -111,11 +113,20 @@ def module_list(want=WANT):
     return mods
 
 
-def build_subset():
+def build_subset(updates=None):
     """build/debian/vm-modules/lib/modules/<abi>: the stock modules the tests
-    load, hard-linked from the unpacked package, with their own depmod."""
+    load, hard-linked from the unpacked package, and copies of the .ko files
+    of the directory updates in updates/dkms, with their own depmod."""
     mods = module_list(TEST_MODULES)
-    key = "\n".join([open(os.path.join(IMAGE, ".stamp")).read()] + mods)
+    extra = sorted(os.path.join(updates, f) for f in os.listdir(updates)
+                   if f.endswith(".ko")) if updates else []
+    if updates and not extra:
+        sys.exit("debian-vm: no .ko files in %s" % updates)
+    digests = []
+    for m in extra:
+        with open(m, "rb") as f:
+            digests.append(m + " " + hashlib.sha256(f.read()).hexdigest())
+    key = "\n".join([open(os.path.join(IMAGE, ".stamp")).read()] + mods + digests)
     root = os.path.join(SUBSET, "lib/modules", ABI)
     stamp = os.path.join(SUBSET, ".key")
     if os.path.isfile(stamp) and open(stamp).read() == key:
@@ -128,11 +139,17 @@ def build_subset():
         dst = os.path.join(root, os.path.relpath(m, MODULES))
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         os.link(m, dst)
+    if extra:
+        os.makedirs(os.path.join(root, "updates/dkms"))
+        for m in extra:
+            shutil.copy2(m, os.path.join(root, "updates/dkms"))
     subprocess.run(["depmod", "-b", SUBSET, ABI], check=True)
     with open(stamp, "w") as f:
         f.write(key)
-    print("debian-vm: %s holds %d stock modules (the tests' and their dependencies)"
-          % (os.path.relpath(root, TOP), len(mods)), file=sys.stderr)
+    print("debian-vm: %s holds %d stock modules (the tests' and their dependencies)%s"
+          % (os.path.relpath(root, TOP), len(mods),
+             ", and in updates/dkms the %d of %s" % (len(extra), updates) if extra else ""),
+          file=sys.stderr)
     return root
 
 
@@ -185,16 +202,18 @@ def build_initramfs():
 
 def main():
     argv = sys.argv[1:]
-    modules = "test"
-    for i, a in enumerate(argv):
-        if a == "--modules" and i + 1 < len(argv):
-            modules = argv[i + 1]
-            del argv[i:i + 2]
-            break
-        if a.startswith("--modules="):
-            modules = a.split("=", 1)[1]
-            del argv[i]
-            break
+    opts = {"--modules": "test", "--updates": None}
+    for name in opts:
+        for i, a in enumerate(argv):
+            if a == name and i + 1 < len(argv):
+                opts[name] = argv[i + 1]
+                del argv[i:i + 2]
+                break
+            if a.startswith(name + "="):
+                opts[name] = a.split("=", 1)[1]
+                del argv[i]
+                break
+    modules, updates = opts["--modules"], opts["--updates"]
     if modules not in ("test", "full"):
         sys.exit("debian-vm: --modules is 'test' or 'full', not '%s'" % modules)
     if "-h" in argv or "--help" in argv:
@@ -205,7 +224,11 @@ def main():
             sys.exit("debian-vm: %s is missing; run 'scripts/debian-modules.sh image'" % VMLINUZ)
         argv = ["--kernel", VMLINUZ] + argv
     build_initramfs()
-    tree = MODULES if modules == "full" else build_subset()
+    if updates and modules == "full":
+        sys.exit("debian-vm: --updates needs --modules test")
+    if updates and not os.path.isdir(updates):
+        sys.exit("debian-vm: --updates %s is not a directory" % updates)
+    tree = MODULES if modules == "full" else build_subset(updates)
 
     plain = vm.qemu_command
 

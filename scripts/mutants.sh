@@ -12,9 +12,10 @@
 # the tests run in a VM (booted with oops=panic: a mutant that oopses ends
 # the VM at once instead of leaving it hung until the timeout): a failure
 # (or a splat, or a dead VM) kills the mutant. A mutant that survives means
-# a test is missing. For 'debian-modules', the worktree's KVM modules are packaged instead and
-# the Debian modules test runs without its selftests and QEMU guest; the
-# mutant's package is removed afterwards ('debian-modules.sh clean').
+# a test is missing. For 'debian-modules', the worktree's KVM modules are
+# built as kvm-slotzap-dkms builds them ('debian-modules.sh build') and the
+# Debian modules test runs with them (SLOTZAP_DEBIAN_MODULES), without its
+# selftests and QEMU guest; they are removed afterwards ('debian-modules.sh clean').
 #   scripts/mutants.sh [NAME...]        default: every tests/mutants/*.patch
 # Not in make check (a kernel build and a VM run per mutant). Table in
 # build/mutants/table.txt.
@@ -49,7 +50,7 @@ for m in "${names[@]}"; do
 		continue
 	fi
 	if [ "$tests" = debian-modules ]; then
-		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/debian-modules.sh" package; }
+		build() { SLOTZAP_KSRC=$WT "$TOP/scripts/debian-modules.sh" build; }
 	else
 		build() { SLOTZAP_KSRC=$WT "$TOP/setup/build-kernel.sh" "$OBJ" "$TOP/configs/kvm-test.config"; }
 	fi
@@ -59,7 +60,8 @@ for m in "${names[@]}"; do
 		continue
 	fi
 	if [ "$tests" = debian-modules ]; then
-		SELFTESTS='' QEMU_CONFIGS='' "$TOP/tests/debian-modules-test.sh" > "$BUILD/mutants/$m.log" 2>&1
+		SLOTZAP_DEBIAN_MODULES=$BUILD/debian/modules SELFTESTS='' QEMU_CONFIGS='' \
+			"$TOP/tests/debian-modules-test.sh" > "$BUILD/mutants/$m.log" 2>&1
 		rc=$?
 		"$TOP/scripts/debian-modules.sh" clean
 	else

@@ -1,10 +1,11 @@
 #!/bin/bash
-# The kvm-slotzap .deb on Debian's own, unmodified kernel: boot the stock
+# The kvm-slotzap modules on Debian's own, unmodified kernel: boot the stock
 # vmlinuz of linux-image-$DEBIAN_ABI under QEMU TCG (-cpu max: AMD SVM with
-# NPT) with scripts/debian-vm.py, and in it:
+# NPT) with scripts/debian-vm.py, the modules under test in its
+# /lib/modules/$DEBIAN_ABI/updates/dkms, and in it:
 #   1. load the stock KVM modules: KVM_X86_QUIRK_SLOT_ZAP_ALL (bit 7) absent;
-#   2. dpkg -i the package, reload KVM with the command its postinst prints:
-#      our modules are loaded, bit 7 present;
+#   2. modprobe resolves KVM to the modules under test; reload KVM: ours
+#      are loaded, bit 7 present;
 #   3. in each MMU configuration (module parameters, tests/mmu-configs),
 #      reload kvm/kvm_amd and run the feature selftests; the QEMU guest boot
 #      (tests/qemu-boot.sh off: stock QEMU with the quirk disabled by the
@@ -13,8 +14,19 @@
 #      GPU) is attached in each configuration: DELETEs reach it, MOVE is
 #      refused while it is attached (tests/track/track-test.c);
 #   4. kvmgt: ours loads with our kvm; the stock one is refused;
-#   5. dpkg -r, reload KVM as the postrm says: stock modules, bit 7 gone.
+#   5. (package mode) dpkg -r kvm-slotzap-dkms: its prerm has dkms remove
+#      the modules; reload KVM as the postrm says: stock modules, bit 7 gone.
 # Any kernel splat in the console fails the test (scripts/vm.py).
+#
+# The modules under test:
+#   package mode (default): those dkms built and installed on this host
+#       from kvm-slotzap-dkms (tests/debian-dkms-test.sh installs it), in
+#       /lib/modules/$DEBIAN_ABI/updates/dkms; the package's other files
+#       (kvm-slotzap-check, the preload library) are the host's, which the
+#       guest sees through its copy-on-write root.
+#   SLOTZAP_DEBIAN_MODULES=DIR: the modules in DIR ('scripts/debian-modules.sh
+#       build' leaves them in build/debian/kbuild; make mutants), no package:
+#       step 5 is not run.
 #
 # usage: tests/debian-modules-test.sh
 #   env: QEMU_CONFIGS  configurations that run qemu-boot.sh (default
@@ -22,16 +34,17 @@
 #        SELFTESTS     selftests per configuration (default memslot_zap_test;
 #                      set_memory_region_test takes > 120 s under TCG)
 #        SLOTZAP_TIMEOUT  VM time limit in seconds (default 600; a run takes ~4 min)
-# Needs: scripts/debian-modules.sh package, make selftests (selftests,
-# preload library, L2 kernel and initramfs for qemu-boot.sh).
+# Needs: scripts/debian-modules.sh build and fixture, make selftests
+# (selftests, preload library, L2 kernel and initramfs for qemu-boot.sh).
 # Prints one result per check and writes build/results/debian-modules.results.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/scripts/lib.sh"
 . "$TOP/patches/BASE"
 ABI=$DEBIAN_ABI
-PKG=kvm-slotzap-modules-$ABI
+PKG=kvm-slotzap-dkms
 CHECK=$TOP/packaging/kvm-slotzap-check
+MODDIR=/lib/modules/$ABI/updates/dkms
 IMAGE=$BUILD/debian/image
 TRACK=$BUILD/debian/track   # scripts/debian-modules.sh fixture
 SELFTESTS=${SELFTESTS-memslot_zap_test}
@@ -42,9 +55,8 @@ QEMU_CONFIGS=${QEMU_CONFIGS-svm-tdp-mmu}
 # In the guest
 ###########################################################################
 guest() {
-	local res=$OUT/debian-modules.results deb rc
+	local res=$OUT/debian-modules.results rc
 	: > "$res"
-	deb=$(ls "$BUILD"/debian/out/${PKG}_*.deb)
 	ok() { printf 'pass\t%s\t%s\n' "$1" "${2:-}" >> "$res"; echo "DEBIAN-MODULES pass: $1${2:+ ($2)}"; }
 	bad() { printf 'fail\t%s\t%s\n' "$1" "${2:-}" >> "$res"; echo "DEBIAN-MODULES FAIL: $1${2:+ ($2)}"; }
 	check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
@@ -116,25 +128,28 @@ signal.pause()' &
 	rc=${PIPESTATUS[0]}
 	check "stock KVM does not report bit 7" test "$rc" = 0
 
-	section "2. install $(basename "$deb")"
-	dpkg -i "$deb" 2>&1 | tee "$OUT/dpkg-install.txt"
-	rc=${PIPESTATUS[0]}
-	check "dpkg -i" test "$rc" = 0
-	check "modprobe resolves kvm to updates/kvm-slotzap" \
-		test "$(modinfo -n kvm)" = "/lib/modules/$ABI/updates/kvm-slotzap/kvm.ko"
+	if [ -n "${SLOTZAP_DEBIAN_MODULES:-}" ]; then
+		section "2. the modules of $SLOTZAP_DEBIAN_MODULES (no package)"
+	else
+		section "2. the modules dkms built on the host from $PKG $(dpkg-query -W -f '${Version}' $PKG)"
+	fi
+	check "modprobe resolves kvm to updates/dkms" test "$(modinfo -n kvm)" = "$MODDIR/kvm.ko"
 	kvm_release
-	follow "$OUT/dpkg-install.txt"
+	modprobe -r kvm_amd kvm && modprobe kvm_amd
 	kvm_hold
-	check "reload as the postinst says: our modules are loaded" loaded_is kvm-slotzap
-	kvm-slotzap-check --expect yes | tee "$OUT/bit7-installed.txt"
+	check "reload: our modules are loaded" loaded_is kvm-slotzap
+	"$CHECK" --expect yes | tee "$OUT/bit7-installed.txt"
 	rc=${PIPESTATUS[0]}
-	check "our KVM reports bit 7 (installed kvm-slotzap-check)" test "$rc" = 0
+	check "our KVM reports bit 7" test "$rc" = 0
 	dmesg | grep -E 'kvm: (module verification|loading out-of-tree)' | sed 's/^/    dmesg: /'
-	# qemu-boot.sh preloads build/preload/libslotzap-preload.so: make that the
-	# packaged library (in this guest's copy-on-write root only)
-	mount --bind /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
-	check "qemu-boot.sh will use the packaged preload library" \
-		cmp -s /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
+	if [ -z "${SLOTZAP_DEBIAN_MODULES:-}" ]; then
+		check "kvm-slotzap-check is installed" test -x /usr/sbin/kvm-slotzap-check
+		# qemu-boot.sh preloads build/preload/libslotzap-preload.so: make
+		# that the packaged library (in this guest's copy-on-write root only)
+		mount --bind /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
+		check "qemu-boot.sh will use the packaged preload library" \
+			cmp -s /usr/lib/kvm-slotzap/libslotzap-preload.so "$BUILD/preload/libslotzap-preload.so"
+	fi
 
 	local cfg params t p st n rc
 	while read -r cfg params; do
@@ -198,12 +213,13 @@ signal.pause()' &
 	fi
 	modprobe -r i915 mdev vfio 2>/dev/null
 
+	[ -z "${SLOTZAP_DEBIAN_MODULES:-}" ] || { ! grep -q '^fail' "$res"; return; }
 	section "5. uninstall (our modules still loaded)"
 	umount "$BUILD/preload/libslotzap-preload.so"
 	dpkg -r "$PKG" 2>&1 | tee "$OUT/dpkg-remove.txt"
 	rc=${PIPESTATUS[0]}
-	check "dpkg -r" test "$rc" = 0
-	check "the package's files are gone" test ! -e "/lib/modules/$ABI/updates/kvm-slotzap"
+	check "dpkg -r $PKG (its prerm: dkms remove)" test "$rc" = 0
+	check "the modules are gone" test ! -e "$MODDIR/kvm.ko"
 	check "modprobe resolves kvm to the stock module" \
 		test "$(modinfo -n kvm)" = "/lib/modules/$ABI/kernel/arch/x86/kvm/kvm.ko"
 	kvm_release
@@ -230,10 +246,16 @@ vm_status() {   # scripts/vm.py's exit statuses
 
 host() {
 	local out=$BUILD/vm/debian-modules res=$BUILD/results start rc f
+	local mods=${SLOTZAP_DEBIAN_MODULES:-$MODDIR}
 	start=$(date +%s)
 	mkdir -p "$res"
-	ls "$BUILD"/debian/out/${PKG}_*.deb >/dev/null 2>&1 ||
-		die "no package in build/debian/out; run 'scripts/debian-modules.sh package'"
+	if [ -z "${SLOTZAP_DEBIAN_MODULES:-}" ]; then
+		[ "$(dpkg-query -W -f '${db:Status-Abbrev}' $PKG 2>/dev/null)" = "ii " ] ||
+			die "$PKG is not installed on this host; tests/debian-dkms-test.sh installs it (or set SLOTZAP_DEBIAN_MODULES=DIR)"
+	fi
+	for f in kvm kvm-amd kvm-intel kvmgt; do
+		[ -f "$mods/$f.ko" ] || die "$mods/$f.ko is missing"
+	done
 	"$TOP/scripts/debian-modules.sh" deps || die "missing packages"
 	"$TOP/scripts/debian-modules.sh" image || die "cannot get Debian's kernel"
 	"$TOP/scripts/debian-modules.sh" fixture || die "cannot build the test page-track user (tests/track)"
@@ -253,8 +275,8 @@ host() {
 	while :; do
 		log "booting Debian's $ABI under QEMU TCG (run $run); qemu-boot.sh in: ${QEMU_CONFIGS:-none}; selftests: ${SELFTESTS:-none}"
 		SELFTESTS=$SELFTESTS QEMU_CONFIGS=$QEMU_CONFIGS \
-			"$TOP/scripts/debian-vm.py" --timeout "${SLOTZAP_TIMEOUT:-600}" --out "$out" \
-			"SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
+			"$TOP/scripts/debian-vm.py" --updates "$mods" --timeout "${SLOTZAP_TIMEOUT:-600}" --out "$out" \
+			"SLOTZAP_DEBIAN_MODULES='${SLOTZAP_DEBIAN_MODULES:-}' SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
 		rc=$?
 		[ $rc -ne 0 ] || break
 		decision=$(cd "$TOP" && python3 -m harness.retry --test debian-modules-vm --config all \
