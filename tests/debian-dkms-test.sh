@@ -170,7 +170,7 @@ do_install() {
 }
 
 do_remove() {
-	local rc k left
+	local rc k left root
 	res=$RES/dkms-remove.results
 	: > "$res"
 	if ! installed "$PKG"; then
@@ -191,6 +191,21 @@ do_remove() {
 		*) ok "modprobe no longer resolves kvm to updates/ for $k" ;;
 		esac
 	done
+	# What this host's modprobe would load for $ABI if its linux-image were
+	# installed (this host does not run it): the stock tree, with whatever
+	# the removal left in /lib/modules/$ABI.
+	root=$DEB/after-remove
+	rm -rf "$root"
+	mkdir -p "$root/lib/modules"
+	cp -al "$DEB/image/lib/modules/$ABI" "$root/lib/modules/$ABI"
+	cp -a "/lib/modules/$ABI/." "$root/lib/modules/$ABI/" 2>/dev/null
+	depmod -b "$root" "$ABI"
+	left=$(modprobe -d "$root" -S "$ABI" --show-depends kvm_amd 2>&1 | awk '/^insmod/ { sub(".*/lib/modules/[^/]*/", "", $2); print $2 }' | tr '\n' ' ')
+	[[ " $left" == *" kernel/arch/x86/kvm/kvm.ko "* ]] && [[ " $left" == *" kernel/arch/x86/kvm/kvm-amd.ko "* ]] &&
+		[[ " $left" != *" updates/"* ]] &&
+		ok "$ABI with its stock modules: modprobe kvm_amd loads them again" ||
+		bad "$ABI with its stock modules: modprobe kvm_amd loads them again" "modprobe would insmod: $left"
+	rm -rf "$root"
 	purge "linux-headers-$CLOUD" $(headers_pkgs "$PREV_ABI") $(headers_pkgs "$UNSUP_ABI")
 	awk -F'\t' '{ n[$1]++ } END { printf "dkms remove: %d passed, %d failed\n", n["pass"], n["fail"] }' "$res"
 	! grep -q '^fail' "$res"
