@@ -253,12 +253,15 @@ tree_from_debian() {
 	work=$DEB/work-$v
 	rm -rf "$work" "$work.base"
 	mkdir -p "$work" "$work.base"
-	top=$(tar -tJf "$tarball" | head -1 | cut -d/ -f1)
-	mapfile -t paths < <(series_paths | grep -E '^(arch/x86/(kvm|include)|virt|include|drivers/gpu/drm/i915)/')
-	# files the series creates are not in the tarball
+	# (tar dies of SIGPIPE once head has its line)
+	top=$(tar -tJf "$tarball" 2>/dev/null | head -1 | cut -d/ -f1 || true)
+	[ -n "$top" ] || die "cannot list $tarball"
+	# the series' headers besides the three directories (tar fails on a
+	# name given twice or not in the archive)
+	mapfile -t paths < <(changed_headers $(series_paths))
 	timed "extract $v" tar -xJf "$tarball" -C "$work" --strip-components=1 \
-		"$top/arch/x86/kvm" "$top/virt/kvm" "$top/$I915" "${paths[@]/#/$top/}" 2>/dev/null
-	[ -f "$work/arch/x86/kvm/Makefile" ] || die "$tarball holds no arch/x86/kvm"
+		"$top/arch/x86/kvm" "$top/virt/kvm" "$top/$I915" "${paths[@]/#/$top/}" ||
+		die "cannot extract KVM's sources from $tarball"
 	for f in $(changed_headers $(series_paths)); do
 		[ -f "$work/$f" ] || continue
 		mkdir -p "$work.base/$(dirname "$f")"
@@ -456,9 +459,10 @@ step_canary_build() {
 	tree_from_debian "$v" "$DEB/dkms/$v"
 	rm -rf "$DEB/canary-$v"
 	cp -a "$DEB/dkms/$v" "$DEB/canary-$v"
+	local rc=0
 	DEBIAN_KERNEL_USE_CCACHE=$(command -v ccache >/dev/null && echo 1) \
-		timed "modules of $v for $abi" "$TOP/packaging/dkms-build" build "$abi" "/usr/src/linux-headers-$abi" "$DEB/canary-$v"
-	local rc=$?
+		timed "modules of $v for $abi" "$TOP/packaging/dkms-build" build "$abi" "/usr/src/linux-headers-$abi" "$DEB/canary-$v" ||
+		rc=$?
 	rm -rf "$DEB/canary-$v"
 	return $rc
 }
@@ -482,12 +486,21 @@ step_clean() {
 	log "clean: removed build/debian/{kbuild,modules,tree,out,pkg} (kept the downloaded kernel and sources)"
 }
 
+# whole_step LABEL STEP: run STEP, then say how long it took (not through
+# timed: a function called on the left of || runs without set -e)
+whole_step() {
+	local start
+	start=$(date +%s)
+	"$2"
+	printf '    [%s: %ss]\n' "$1" "$(($(date +%s) - start))" >&2
+}
+
 case "${1:-package}" in
 deps) step_deps ;;
 image) step_image ;;
-build) timed "debian-modules build" step_build ;;
+build) whole_step "debian-modules build" step_build ;;
 verify) step_verify ;;
-package) timed "debian-modules package" step_package ;;
+package) whole_step "debian-modules package" step_package ;;
 sources) for v in $(dkms_versions); do [ "$v" = "$VERSION" ] || tree_from_debian "$v" "$DEB/dkms/$v"; done ;;
 canary-build) [ -n "${2:-}" ] || die "usage: $0 canary-build VERSION"; step_canary_build "$2" ;;
 fixture) step_fixture ;;
