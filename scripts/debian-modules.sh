@@ -282,7 +282,7 @@ tree_from_debian() {
 # The Debian versions the DKMS package carries: the base, and those of
 # packaging/dkms-versions.
 dkms_versions() {
-	{ echo "$VERSION"; sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/packaging/dkms-versions"; } | awk '!seen[$1]++ { print $1 }'
+	{ echo "$VERSION"; sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/packaging/dkms-versions"; } | awk '{ print $1 }' | sort -u -V
 }
 
 # rsync --delete spares these (build output)
