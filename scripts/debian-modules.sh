@@ -165,7 +165,7 @@ changed_headers() {
 # FROM is a kernel tree with the series applied (git; tag 'base' = Debian's
 # source), or an unpacked Debian source to which this applies patches/.
 make_tree() {
-	local from=$1 dest=$2 f changed
+	local from=$1 dest=$2 f
 	local keep=("${KEEP[@]}" --exclude='Kbuild')
 	rm -rf "$dest"
 	mkdir -p "$dest/arch/x86" "$dest/virt" "$dest/$I915" "$dest/include/trace"
@@ -173,8 +173,7 @@ make_tree() {
 	rsync -a "${keep[@]}" "$from/virt/kvm/" "$dest/virt/kvm/"
 	rsync -a "${keep[@]}" --include='*/' --include='*.h' --include='gvt/**' \
 		--exclude='*' "$from/$I915/" "$dest/$I915/"
-	mapfile -t changed < <(changed_headers $(series_paths))
-	for f in "${changed[@]}"; do
+	for f in "${CHANGED_HEADERS[@]}"; do
 		[ -f "$from/$f" ] || die "the series deletes $f; modules cannot carry that"
 		mkdir -p "$dest/override/$(dirname "$f")"
 		cp -p "$from/$f" "$dest/override/$f"
@@ -224,7 +223,7 @@ make_tree() {
 tree_from_git() {
 	local dest=$1 tmp=$DEB/base-headers f
 	rm -rf "$tmp"
-	for f in $(changed_headers $(series_paths)); do
+	for f in "${CHANGED_HEADERS[@]}"; do
 		git -C "$SRC" cat-file -e "base:$f" 2>/dev/null || continue
 		mkdir -p "$tmp/$(dirname "$f")"
 		git -C "$SRC" show "base:$f" > "$tmp/$f"
@@ -258,11 +257,11 @@ tree_from_debian() {
 	[ -n "$top" ] || die "cannot list $tarball"
 	# the series' headers besides the three directories (tar fails on a
 	# name given twice or not in the archive)
-	mapfile -t paths < <(changed_headers $(series_paths))
+	paths=("${CHANGED_HEADERS[@]}")
 	timed "extract $v" tar -xJf "$tarball" -C "$work" --strip-components=1 \
 		"$top/arch/x86/kvm" "$top/virt/kvm" "$top/$I915" "${paths[@]/#/$top/}" ||
 		die "cannot extract KVM's sources from $tarball"
-	for f in $(changed_headers $(series_paths)); do
+	for f in "${CHANGED_HEADERS[@]}"; do
 		[ -f "$work/$f" ] || continue
 		mkdir -p "$work.base/$(dirname "$f")"
 		cp -p "$work/$f" "$work.base/$f"
@@ -284,6 +283,11 @@ tree_from_debian() {
 dkms_versions() {
 	{ echo "$VERSION"; sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/packaging/dkms-versions"; } | awk '{ print $1 }' | sort -u -V
 }
+
+# The series' changed headers, once (changed_headers dies in the script
+# itself here, not in a subshell that would only end itself)
+CHANGED_HEADERS=$(changed_headers $(series_paths)) || exit 1
+mapfile -t CHANGED_HEADERS <<< "$CHANGED_HEADERS"
 
 # rsync --delete spares these (build output)
 KEEP=(--exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod'
@@ -386,12 +390,14 @@ step_verify() {
 		$(built_modules) || die "the modules do not match Debian's $ABI kernel (see above); they would be refused or, worse, load against the wrong kernel"
 }
 
+# The package's version: when what goes into it last changed in git, and a
+# hash of what it holds now (patches/, packaging/, the carried versions,
+# this script), so that two different packages never share a version.
 pkg_version_string() {
-	# The series' identity: when patches/ last changed in git, and a hash of
-	# what is in patches/ now (the same hash setup/source.sh records).
 	local date hash
-	date=$(git -C "$TOP" log -1 --format=%cd --date=format:%Y%m%d.%H%M -- patches 2>/dev/null)
-	hash=$(cut -c1-8 "$BUILD/source.stamp")
+	date=$(git -C "$TOP" log -1 --format=%cd --date=format:%Y%m%d.%H%M -- patches packaging "scripts/debian-modules.sh" 2>/dev/null)
+	hash=$( { cd "$TOP" && cat patches/series $(series_patches | sed 's|^|patches/|') packaging/* "$0"; dkms_versions; } |
+		sha256sum | cut -c1-8)
 	echo "${date:-0}+g$hash"
 }
 
@@ -415,7 +421,14 @@ step_package() {
 			rm -f "$src/versions/$v/.key"
 		fi
 	done
+	find "$src/versions" -name .gitignore -delete
 	install -m 0755 "$TOP/packaging/dkms-build" "$src/dkms-build"
+	# dkms 3.0.10 installs a module only if its version is newer than the
+	# kernel's own; Debian's KVM modules and ours have none (no
+	# MODULE_VERSION, no srcversion), so they compare equal and would be
+	# left out. This is dkms's way to say: install ours anyway.
+	mkdir -p "$root/usr/share/dkms/modules_to_force_install"
+	echo "kvm-slotzap_version-override" > "$root/usr/share/dkms/modules_to_force_install/kvm-slotzap"
 	sed "s|@VERSION@|$ver|g" "$TOP/packaging/dkms.conf" > "$src/dkms.conf"
 	install -m 0755 "$TOP/packaging/kvm-slotzap-check" "$root/usr/sbin/kvm-slotzap-check"
 	for d in postinst.d header_postinst.d; do
@@ -440,6 +453,16 @@ step_package() {
 		git -C "$SRC" log --reverse --format='  %s' base..HEAD
 		echo "Debian versions carried: ${versions[*]}"
 	} > "$root/$doc/series.txt"
+	{
+		echo "kvm-slotzap ($ver) bookworm; urgency=medium"
+		echo
+		echo "  * The series as of $(git -C "$TOP" log -1 --format=%h) of the kvm-slotzap repository,"
+		echo "    with the KVM sources of Debian's linux ${versions[*]}."
+		echo
+		echo " -- kvm-slotzap <devel@kvm-slotzap.invalid>  $(git -C "$TOP" log -1 --format=%cD)"
+	} | gzip -9n > "$root/$doc/changelog.Debian.gz"
+	(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
+		xargs -0 md5sum > DEBIAN/md5sums)
 	size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 	sed -e "s|@VERSION@|$ver|g" -e "s|@SIZE@|$size|g" -e "s|@KVERSIONS@|${versions[*]}|g" \
 		"$TOP/packaging/control" > "$root/DEBIAN/control"

@@ -2,25 +2,34 @@
 # kvm-slotzap-dkms on this Debian 12 host (root), as an admin would use it.
 #
 #   tests/debian-dkms-test.sh install
+#     0. as on a Debian host, each test kernel's stock KVM modules are in
+#        /lib/modules/KERNEL/kernel/ (this host has none of those images
+#        installed: the test puts the modules of the downloaded images
+#        there, and takes them away in 'remove'); dkms compares ours with
+#        them before installing;
 #     1. with the headers of the pinned kernel (patches/BASE: DEBIAN_ABI)
-#        and of its cloud-amd64 flavour installed, 'apt install' the
-#        package (build/debian/out, scripts/debian-modules.sh package):
-#        dkms builds and installs the modules for both;
-#     2. install the headers of the previous ABI (a version the package
-#        carries, packaging/dkms-versions) afterwards: dkms's kernel hook
-#        builds the modules for it;
+#        installed, 'apt install' the package (build/debian/out,
+#        scripts/debian-modules.sh package): dkms builds and installs the
+#        modules for it;
+#     2. install the headers of the same ABI's cloud-amd64 flavour and of
+#        the previous ABI (a version the package carries,
+#        packaging/dkms-versions) afterwards: dkms's kernel hook builds the
+#        modules for each;
 #     3. install the headers of a version the package does not carry: the
 #        install succeeds, the kernel gets no modules, and the package's
 #        hook says why in one line;
-#     4. for each of the three kernels: 'dkms status' says installed, and
-#        each module's vermagic and imported MODVERSIONS CRCs match that
-#        kernel (its stock kvm.ko, from linux-image, and its
-#        Module.symvers), signed by dkms's MOK (scripts/dkms-verify.py).
+#     4. for each of the three kernels: the modules are in updates/dkms and
+#        modprobe resolves KVM to them, built from that kernel's own Debian
+#        version (dkms's make.log), and each module's vermagic and imported
+#        MODVERSIONS CRCs match that kernel (its stock kvm.ko, from
+#        linux-image, and its Module.symvers), signed by dkms's MOK
+#        (scripts/dkms-verify.py).
 #     Writes build/results/dkms.results. tests/debian-modules-test.sh then
 #     boots the pinned kernel with these modules.
 #   tests/debian-dkms-test.sh remove
-#     'apt remove' the package: dkms status is empty and no kernel has the
-#     modules any more. Writes build/results/dkms-remove.results.
+#     'apt remove' the package: dkms status is empty, no kernel has the
+#     modules any more, and modprobe resolves KVM to the stock modules of
+#     each kernel again. Writes build/results/dkms-remove.results.
 #
 # Before 'install', the package and the headers of steps 2-3 are removed
 # if present (so that the kernel hook is what builds step 2's modules);
@@ -85,27 +94,57 @@ apt_step() {
 	return $rc
 }
 
-# The kernel's own kvm.ko: from the unpacked linux-image of the pinned
-# kernel, else taken out of its linux-image package (apt-get download).
-stock_kvm() {
-	local k=$1 v=$2 deb dir=$DEB/stock-kvm/$1
+# The kernel's own KVM modules (kernel/arch/x86/kvm/*.ko, and KVM-GT's
+# kvmgt.ko where it has one) in DIR/lib/modules/KERNEL: from the unpacked
+# linux-image of the pinned kernel, else taken out of its linux-image
+# package (apt-get download).
+STOCK_KVM=(arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko drivers/gpu/drm/i915/kvmgt.ko)
+stock_dir() {
+	local k=$1 v=$2 deb dir=$DEB/stock/$1 f
 	if [ "$k" = "$ABI" ]; then
-		echo "$DEB/image/lib/modules/$k/kernel/arch/x86/kvm/kvm.ko"
+		echo "$DEB/image"
 		return
 	fi
-	if [ ! -f "$dir/kvm.ko" ]; then
-		mkdir -p "$DEB/debs" "$dir"
+	if [ ! -f "$dir/lib/modules/$k/kernel/arch/x86/kvm/kvm.ko" ]; then
+		mkdir -p "$DEB/debs" "$dir.tmp"
 		deb=$(ls "$DEB/debs/linux-image-${k}_${v}_amd64.deb" 2>/dev/null)
 		if [ -z "$deb" ]; then
 			(cd "$DEB/debs" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$k=$v" >&2) ||
 				die "cannot download linux-image-$k=$v"
 			deb=$DEB/debs/linux-image-${k}_${v}_amd64.deb
 		fi
-		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./lib/modules/$k/kernel/arch/x86/kvm/kvm.ko" > "$dir/kvm.ko.tmp" ||
-			die "$deb holds no kvm.ko"
-		mv "$dir/kvm.ko.tmp" "$dir/kvm.ko"
+		# (cloud-amd64 has no kvmgt.ko: tar says so and goes on)
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" $(for f in "${STOCK_KVM[@]}"; do echo "./lib/modules/$k/kernel/$f"; done) 2>/dev/null
+		[ -f "$dir.tmp/lib/modules/$k/kernel/arch/x86/kvm/kvm.ko" ] || die "$deb holds no kvm.ko"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
 	fi
-	echo "$dir/kvm.ko"
+	echo "$dir"
+}
+
+# Step 0: the stock modules where a Debian host has them, for each test
+# kernel whose linux-image is not installed; listed for 'remove'.
+PLACED=$LOGS/placed-stock-modules
+place_stock() {
+	local k=$1 v=$2 dir f
+	installed "linux-image-$k" && return 0
+	dir=$(stock_dir "$k" "$v")
+	for f in "${STOCK_KVM[@]}"; do
+		[ -f "$dir/lib/modules/$k/kernel/$f" ] || continue
+		[ ! -e "/lib/modules/$k/kernel/$f" ] || continue
+		install -D -m 0644 "$dir/lib/modules/$k/kernel/$f" "/lib/modules/$k/kernel/$f"
+		echo "/lib/modules/$k/kernel/$f" >> "$PLACED"
+	done
+	depmod "$k"
+}
+unplace_stock() {
+	local f
+	[ -f "$PLACED" ] || return 0
+	while read -r f; do
+		rm -f "$f"
+		rmdir -p --ignore-fail-on-non-empty "$(dirname "$f")" 2>/dev/null
+	done < "$PLACED"
+	rm -f "$PLACED"
 }
 
 do_install() {
@@ -116,7 +155,12 @@ do_install() {
 	[ -n "$deb" ] || die "no package in build/debian/out; run 'scripts/debian-modules.sh package'"
 	log "dkms: a clean start (no $PKG, no headers of $CLOUD, $PREV_ABI or $UNSUP_ABI)"
 	purge "$PKG" "linux-headers-$CLOUD" $(headers_pkgs "$PREV_ABI") $(headers_pkgs "$UNSUP_ABI")
+	unplace_stock
 	install_pkgs "dkms test" dkms "linux-headers-$ABI=$VERSION"
+	log "dkms: 0. the stock KVM modules of $ABI, $CLOUD and $PREV_ABI in /lib/modules, as on a Debian host"
+	place_stock "$ABI" "$VERSION"
+	place_stock "$CLOUD" "$VERSION"
+	place_stock "$PREV_ABI" "$PREV"
 
 	log "dkms: 1. apt install $(basename "$deb")"
 	apt_step install-package install -y -q --no-install-recommends "$deb"
@@ -155,9 +199,15 @@ do_install() {
 		want="kvm.ko kvm-amd.ko kvm-intel.ko"
 		grep -q '^CONFIG_DRM_I915_GVT_KVMGT=m' "/usr/src/linux-headers-$k/.config" && want="$want kvmgt.ko"
 		n=$(cd "/lib/modules/$k/updates/dkms" 2>/dev/null && ls $want 2>/dev/null | wc -w)
-		[ "$n" = "$(echo $want | wc -w)" ] && ok "$k: updates/dkms holds $want" ||
-			{ bad "$k: updates/dkms holds $want" "$(ls "/lib/modules/$k/updates/dkms" 2>&1 | tr '\n' ' ')"; continue; }
-		m=$(stock_kvm "$k" "$v")
+		[ "$n" = "$(echo $want | wc -w)" ] && ok "$k: updates/dkms holds $want, next to the stock modules" ||
+			{ bad "$k: updates/dkms holds $want, next to the stock modules" "$(ls "/lib/modules/$k/updates/dkms" 2>&1 | tr '\n' ' ')"; continue; }
+		[ "$(modinfo -k "$k" -n kvm 2>/dev/null)" = "/lib/modules/$k/updates/dkms/kvm.ko" ] &&
+			ok "$k: modprobe resolves kvm to updates/dkms" ||
+			bad "$k: modprobe resolves kvm to updates/dkms" "$(modinfo -k "$k" -n kvm 2>&1)"
+		grep -qs "building KVM for $k from Debian's linux $v with the series" /var/lib/dkms/kvm-slotzap/*/"$k"/*/log/make.log &&
+			ok "$k: built from Debian's linux $v, its own version" ||
+			bad "$k: built from Debian's linux $v, its own version" "see /var/lib/dkms/kvm-slotzap/*/$k/*/log/make.log"
+		m=$(stock_dir "$k" "$v")/lib/modules/$k/kernel/arch/x86/kvm/kvm.ko
 		python3 "$TOP/scripts/dkms-verify.py" --symvers "/usr/src/linux-headers-$k/Module.symvers" \
 			--stock-kvm "$m" $(for f in $want; do echo "/lib/modules/$k/updates/dkms/$f"; done) > "$LOGS/verify-$k.txt"
 		rc=$?
@@ -170,7 +220,7 @@ do_install() {
 }
 
 do_remove() {
-	local rc k left root
+	local rc k left
 	res=$RES/dkms-remove.results
 	: > "$res"
 	if ! installed "$PKG"; then
@@ -186,27 +236,27 @@ do_remove() {
 	left=$(ls /lib/modules/*/updates/dkms/kvm*.ko 2>/dev/null | tr '\n' ' ')
 	[ -z "$left" ] && ok "no kernel has the modules any more" || bad "no kernel has the modules any more" "$left"
 	for k in "$ABI" "$CLOUD" "$PREV_ABI"; do
-		case "$(modinfo -k "$k" -n kvm 2>/dev/null)" in
-		*/updates/*) bad "modprobe no longer resolves kvm to updates/ for $k" "$(modinfo -k "$k" -n kvm)" ;;
-		*) ok "modprobe no longer resolves kvm to updates/ for $k" ;;
-		esac
+		[ "$(modinfo -k "$k" -n kvm 2>&1)" = "/lib/modules/$k/kernel/arch/x86/kvm/kvm.ko" ] &&
+		[ "$(modinfo -k "$k" -n kvm_amd 2>&1)" = "/lib/modules/$k/kernel/arch/x86/kvm/kvm-amd.ko" ] &&
+			ok "$k: modprobe resolves kvm and kvm_amd to the stock modules again" ||
+			bad "$k: modprobe resolves kvm and kvm_amd to the stock modules again" \
+				"kvm: $(modinfo -k "$k" -n kvm 2>&1), kvm_amd: $(modinfo -k "$k" -n kvm_amd 2>&1)"
 	done
-	# What this host's modprobe would load for $ABI if its linux-image were
-	# installed (this host does not run it): the stock tree, with whatever
-	# the removal left in /lib/modules/$ABI.
-	root=$DEB/after-remove
-	rm -rf "$root"
-	mkdir -p "$root/lib/modules"
-	cp -al "$DEB/image/lib/modules/$ABI" "$root/lib/modules/$ABI"
-	cp -a "/lib/modules/$ABI/." "$root/lib/modules/$ABI/" 2>/dev/null
-	depmod -b "$root" "$ABI"
-	left=$(modprobe -d "$root" -S "$ABI" --show-depends kvm_amd 2>&1 | awk '/^insmod/ { sub(".*/lib/modules/[^/]*/", "", $2); print $2 }' | tr '\n' ' ')
-	[[ " $left" == *" kernel/arch/x86/kvm/kvm.ko "* ]] && [[ " $left" == *" kernel/arch/x86/kvm/kvm-amd.ko "* ]] &&
-		[[ " $left" != *" updates/"* ]] &&
-		ok "$ABI with its stock modules: modprobe kvm_amd loads them again" ||
-		bad "$ABI with its stock modules: modprobe kvm_amd loads them again" "modprobe would insmod: $left"
-	rm -rf "$root"
+	if [ -e "/lib/modules/$ABI/kernel/drivers/gpu/drm/i915/kvmgt.ko" ]; then
+		[ "$(modinfo -k "$ABI" -n kvmgt 2>&1)" = "/lib/modules/$ABI/kernel/drivers/gpu/drm/i915/kvmgt.ko" ] &&
+			ok "$ABI: modprobe resolves kvmgt to the stock module again" ||
+			bad "$ABI: modprobe resolves kvmgt to the stock module again" "$(modinfo -k "$ABI" -n kvmgt 2>&1)"
+	fi
+	unplace_stock
+	for k in "$ABI" "$CLOUD" "$PREV_ABI" "$UNSUP_ABI"; do
+		[ ! -d "/lib/modules/$k" ] || installed "linux-image-$k" || depmod "$k" 2>/dev/null
+	done
 	purge "linux-headers-$CLOUD" $(headers_pkgs "$PREV_ABI") $(headers_pkgs "$UNSUP_ABI")
+	# what depmod left of the kernels this test brought (no image, no module)
+	for k in "$CLOUD" "$PREV_ABI" "$UNSUP_ABI"; do
+		[ -d "/lib/modules/$k" ] && ! installed "linux-image-$k" &&
+			[ -z "$(find "/lib/modules/$k" -name '*.ko*' -print -quit)" ] && rm -rf "/lib/modules/$k"
+	done
 	awk -F'\t' '{ n[$1]++ } END { printf "dkms remove: %d passed, %d failed\n", n["pass"], n["fail"] }' "$res"
 	! grep -q '^fail' "$res"
 }
