@@ -30,7 +30,9 @@ SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
 # report (warn_alloc(): a header, a stack, Mem-Info) of task COMM, whose
 # header names the failure and COMM, whose stack starts in warn_alloc and
 # ends before any other splat line (what follows it is judged again); and
-# kmemleak's "new suspected memory leaks" line.
+# kmemleak's "new suspected memory leaks" line. When the injection is one
+# test among others in a VM (the sweep after the debug selftests),
+# blame(injected=(TEST, COMM)) confines that allowance to TEST's lines.
 ALLOC_FAILURE = r"\[\s*\d+\.\d+\] %s: (page allocation failure: |vmalloc error: )"
 WARN_ALLOC = re.compile(r"\[\s*\d+\.\d+\]\s+warn_alloc\+")
 STACK_END = re.compile(r"\[\s*\d+\.\d+\]\s+</TASK>")
@@ -58,18 +60,21 @@ def alloc_failure_end(lines, i, comm):
     return None
 
 
-def find_splats(lines, fault_injection=None):
+def find_splats(lines, fault_injection=None, within=None):
     """The splats in LINES as (index of the first line, its lines).
 
     fault_injection: the command name (comm) of the task whose allocations
     fail on purpose; its allocation-failure reports and kmemleak's count
-    line are not splats (see ALLOC_FAILURE)."""
+    line are not splats (see ALLOC_FAILURE). within: (first, end), the
+    indices of the lines that allowance holds for (default: all)."""
     splats, i = [], 0
+    first, last = within or (0, len(lines))
     while i < len(lines):
-        end = fault_injection and alloc_failure_end(lines, i, fault_injection)
+        allowed = fault_injection if first <= i < last else None
+        end = allowed and alloc_failure_end(lines, i, allowed)
         if end:
             i = end
-        elif fault_injection and KMEMLEAK.search(lines[i]):
+        elif allowed and KMEMLEAK.search(lines[i]):
             i += 1
         elif SPLAT.search(lines[i]):
             end = i + 1
@@ -84,22 +89,36 @@ def find_splats(lines, fault_injection=None):
     return splats
 
 
-def check(lines, fault_injection=None):
+def check(lines, fault_injection=None, within=None):
     """find_splats(), refusing a console that printed no time stamp."""
     if lines and not any(STAMP.search(l) for l in lines):
         raise Unjudgeable("no kernel message with a printk time stamp on the "
                           "console: boot with printk.time=1 (vm.py does)")
-    return find_splats(lines, fault_injection)
+    return find_splats(lines, fault_injection, within)
 
 
-def blame(lines):
+def running(lines, test):
+    """(first, end): the indices of the lines from TEST's '# RUN TEST' to the
+    next '# RUN', (0, 0) when it never started."""
+    marks = [(i, m.group(1)) for i, m in enumerate(map(RUN_MARK.search, lines)) if m]
+    first = next((i for i, t in marks if t == test), None)
+    if first is None:
+        return 0, 0
+    return first, next((i for i, _ in marks if i > first), len(lines))
+
+
+def blame(lines, injected=None):
     """test (or 'boot') -> the first line of the first splat it caused.
 
     A splat belongs to the last test the runner announced with '# RUN NAME'
-    before it; before any, to the boot.
+    before it; before any, to the boot. injected: (TEST, COMM), while TEST
+    runs the allocations of task COMM fail on purpose (find_splats'
+    fault_injection, for TEST's lines only).
     """
-    blamed = {}
-    for index, splat in check(lines):
+    blamed, comm, within = {}, None, None
+    if injected:
+        comm, within = injected[1], running(lines, injected[0])
+    for index, splat in check(lines, comm, within):
         test = "boot"
         for line in reversed(lines[:index]):
             m = RUN_MARK.search(line)
@@ -117,10 +136,10 @@ def read(path):
         return f.read().splitlines()
 
 
-def blame_file(path):
+def blame_file(path, injected=None):
     """blame() of a console log; a missing or unjudgeable one blames 'boot'."""
     try:
-        return blame(read(path))
+        return blame(read(path), injected)
     except FileNotFoundError:
         return {"boot": "no console log at %s" % path}
     except Unjudgeable as e:

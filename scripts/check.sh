@@ -76,14 +76,15 @@ if [ -n "$builds_ok" ]; then
 	log "Debian 12 modules: package, then test on Debian's own kernel"
 	step debmod-pkg "Debian modules: build and package" 1800 "$TOP/scripts/debian-modules.sh" package &&
 		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
-	log "debug kernel (KASAN, lockdep, list/VM/RCU checks): the memslot tests in every MMU configuration"
-	if step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
-			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config"; then
-		stage debug debug.results 2700 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
-			--name debug $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
-		log "debug kernel: fail-nth sweep of the memslot ioctls, then kmemleak, in every MMU configuration"
-		stage faults faults.results 1800 "$TOP/scripts/faults.sh"
-	fi
+	# One boot of the debug kernel per configuration (~85 s of TCG each):
+	# tests/debug-tests, then make faults' fail-nth sweep of the memslot
+	# ioctls and its kmemleak scan (matrix.py --faults); the sweep's results
+	# 'faults WHAT@CONFIG' go to debug.results, 13 per configuration.
+	log "debug kernel (KASAN, lockdep, list/VM/RCU checks, fault injection, kmemleak): the memslot tests, then the fail-nth sweep, in every MMU configuration"
+	step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
+			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
+		stage debug debug.results 3600 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
+			--name debug --faults --mem 1G $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
 fi
 log "series hygiene"
 stage hygiene hygiene.results 3600 "$TOP/scripts/hygiene.sh"

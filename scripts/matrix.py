@@ -13,6 +13,9 @@ build/results/matrix.results has one line per test and configuration for
 `make check`; build/results/summary.txt the table.
 With --name NAME (e.g. another --kernel), results go to build/results/NAME-CONFIG/,
 NAME.results and NAME-summary.txt instead, and tests are labelled TEST@NAME-CONFIG.
+With --faults (make check's debug stage, on the debug kernel), each VM then
+runs the fail-nth sweep of make faults (harness/faults.py) after the tests:
+its results 'faults WHAT@CONFIG' go to the same results file.
 """
 
 import argparse
@@ -24,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 sys.path.insert(0, vm.TOP)
-from harness import ktap, plan  # noqa: E402
+from harness import faults, ktap, plan  # noqa: E402
 from harness.console import blame_file  # noqa: E402
 from harness.results import counts_line, write_results  # noqa: E402
 
@@ -35,16 +38,53 @@ RESULTS = os.path.join(TOP, "build/results")
 MAX_BOOTS = 3
 
 
-def run_boot(config, tests, timeout, kernel, out, scoped=False):
+def run_boot(config, tests, timeout, kernel, out, scoped=False, sweep=False, mem=None):
     """One VM: run-selftests.sh with TESTS (all when empty) -> (status, tap).
 
     SCOPED (make check): tests/check-scope confines some tests to one
-    configuration."""
+    configuration. SWEEP: then the fail-nth sweep (harness/faults.py).
+    MEM: the VM's memory (vm.py --mem)."""
     cmd = ('guest/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
-           '; exit ${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
-    status = vm.main(["--config", config, "--out", out, "--kernel", kernel,
-                      "--timeout", str(timeout), cmd])
+           '; s=${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
+    argv = ["--config", config, "--out", out, "--kernel", kernel, "--timeout", str(timeout)]
+    argv += ["--mem", mem] if mem else []
+    runner_status = os.path.join(out, "runner.status")
+    if sweep:
+        # The sweep runs last. The selftests then run as they would without
+        # it: run.sh's debugfs knobs are not set yet (they are filters
+        # anyway: with probability 0 nothing fails but the fail-nth the
+        # sweep arms for its own task) and no error path of a failed
+        # allocation has run. A VM the sweep kills takes no selftest with
+        # it. And kmemleak's "nothing new" stays sound: run.sh scans, waits
+        # out kmemleak's 5 s minimum age, scans again and clears, so what
+        # the tests left is set aside before the sweep and only what
+        # turns up after it is counted; an object a test leaked that
+        # surfaces only then fails the sweep's kmemleak result with its
+        # report naming that test's task: a real leak, never a hidden one.
+        cmd += '; echo $s > "$OUT/runner.status"; ' + faults.COMMAND
+        argv += ["--fault-injection", faults.COMM]
+    status = vm.main(argv + [cmd + "; exit $s"])
+    if sweep and os.path.exists(runner_status):
+        # the runner finished: what the VM did after it (died, timed out,
+        # a splat while the sweep ran) is the sweep's, judged by sweep_results()
+        with open(runner_status) as f:
+            status = int(f.read())
     return status, os.path.join(out, "results.tap")
+
+
+def sweep_results(config, label):
+    """(results, seconds) of the sweep that ran in CONFIG's last VM (the
+    first one, or the bootN/ after VM deaths); seconds between the files
+    written before and after it (0 when it did not finish)."""
+    out = os.path.join(RESULTS, label)
+    boots = [out] + [os.path.join(out, "boot%d" % n) for n in range(2, MAX_BOOTS + 1)]
+    last = ([b for b in boots if os.path.exists(os.path.join(b, "console.log"))] or [out])[-1]
+    try:
+        secs = (os.path.getmtime(os.path.join(last, "faults.status"))
+                - os.path.getmtime(os.path.join(last, "runner.status")))
+    except OSError:
+        secs = 0
+    return faults.judge(config, last), secs
 
 
 def run_config(config, tests, timeout, kernel, label, boot=run_boot):
@@ -73,8 +113,11 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
             break
         got = ktap.parse(text)
         results.update(got)
+        # the splats while the sweep of --faults ran are its own:
+        # sweep_results() judges them, its task's allocations failing on purpose
         for t, first in blame_file(console).items():
-            results[t] = ("fail", "kernel splat: " + first)
+            if t != faults.MARK:
+                results[t] = ("fail", "kernel splat: " + first)
         missing = [t for t in names if t not in got]
         if not missing:
             if status != 0 and not any(st == "fail" for st, _ in results.values()):
@@ -114,6 +157,9 @@ def main():
     p.add_argument("--name", help="label of this run (default: the plain matrix)")
     p.add_argument("--check", action="store_true",
                    help="make check's scope: tests/check-scope runs some tests in one configuration only")
+    p.add_argument("--faults", action="store_true",
+                   help="then, in the same VM, the fail-nth sweep of make faults (debug kernel only)")
+    p.add_argument("--mem", help="the VMs' memory (vm.py --mem, default 4G)")
     args = p.parse_args()
     configs = args.configs.split(",")
     for c in configs:
@@ -125,11 +171,15 @@ def main():
     if not os.path.exists(args.kernel):
         sys.exit("matrix: no kernel at %s; build it first (see README)" % args.kernel)
     label = {c: "%s-%s" % (args.name, c) if args.name else c for c in configs}
-    table, walls = {}, {}
+    table, walls, sweeps, sweep_secs = {}, {}, {}, {}
     for c in configs:
-        print("==> matrix: %s (%s)" % (c, vm.mmu_configs()[c]), flush=True)
-        boot = functools.partial(run_boot, scoped=args.check)
+        print("==> matrix: %s (%s)%s" % (c, vm.mmu_configs()[c],
+                                         ", then the fail-nth sweep" if args.faults else ""), flush=True)
+        boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem)
         table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot)
+        if args.faults:
+            sweeps[c], sweep_secs[c] = sweep_results(c, label[c])
+            print("".join("    %s %s: %s\n" % r for r in sweeps[c]), end="", flush=True)
 
     tests = []
     for c in configs:
@@ -142,6 +192,9 @@ def main():
     lines.append("")
     for c in configs:
         lines.append(counts_line(label[c], table[c], walls[c]))
+    for c in sweeps:
+        lines.append(counts_line("faults@" + c, dict(enumerate((st, d) for st, _, d in sweeps[c])),
+                                 sweep_secs[c], " of the VM above"))
     if args.check:
         scoped = [w for _, w in plan.entries(os.path.join(TOP, "tests/check-scope"))]
         lines.append("make check's scope: %d test(s) run in one configuration only, "
@@ -151,14 +204,18 @@ def main():
         for t, (st, detail) in table[c].items():
             if st == "fail":
                 lines.append("FAILED %s@%s: %s" % (t, label[c], detail))
+        lines += ["FAILED %s: %s" % (n, d) for st, n, d in sweeps.get(c, []) if st == "fail"]
     os.makedirs(RESULTS, exist_ok=True)
     prefix = args.name + "-" if args.name else ""
     with open(os.path.join(RESULTS, prefix + "summary.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    write_results(os.path.join(RESULTS, (args.name or "matrix") + ".results"),
-                  [(label[c], table[c]) for c in configs])
+    path = os.path.join(RESULTS, (args.name or "matrix") + ".results")
+    write_results(path, [(label[c], table[c]) for c in configs])
+    with open(path, "a") as f:
+        f.write("".join(faults.lines(sweeps[c]) for c in sweeps))
     print("\n".join(lines))
-    failed = any(st in ("fail", "crashed") for c in configs for st, _ in table[c].values())
+    failed = any(st in ("fail", "crashed") for c in configs for st, _ in table[c].values()) \
+        or any(st == "fail" for c in sweeps for st, _, _ in sweeps[c])
     return 1 if failed else 0
 
 

@@ -8,6 +8,7 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "scripts"))
 import matrix  # noqa: E402
+from harness.tests.common import text  # noqa: E402
 
 BOOT_LINE = "[    0.000000] Linux version 6.1.192\n"
 
@@ -83,6 +84,87 @@ class Deaths(unittest.TestCase):
         self.assertEqual(len(fake.calls), matrix.MAX_BOOTS)
         self.assertTrue(all(st == "fail" for st, _ in res.values()))
         self.assertEqual(set(res), {"a", "b", "c", "d", "e"})
+
+
+class Sweep(unittest.TestCase):
+    """--faults: the sweep after the tests in the same VM (harness/faults.py)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.saved = matrix.RESULTS, matrix.vm.main
+        matrix.RESULTS = self.dir
+
+    def tearDown(self):
+        matrix.RESULTS, matrix.vm.main = self.saved
+        shutil.rmtree(self.dir)
+
+    def fake_vm(self, status, runner=None):
+        """A VM whose runner wrote RUNNER to runner.status (None: it never finished)."""
+        def main(argv):
+            self.argv = argv
+            out = argv[argv.index("--out") + 1]
+            os.makedirs(out, exist_ok=True)
+            if runner is not None:
+                with open(os.path.join(out, "runner.status"), "w") as f:
+                    f.write("%d\n" % runner)
+            return status
+        matrix.vm.main = main
+
+    def boot(self, sweep=True):
+        return matrix.run_boot("c", ["a"], 100, "k", os.path.join(self.dir, "c"), sweep=sweep)[0]
+
+    def test_the_sweep_runs_after_the_tests_with_its_fault_injection(self):
+        self.fake_vm(0, 0)
+        self.boot()
+        cmd = self.argv[-1]
+        self.assertLess(cmd.index("run-selftests.sh"), cmd.index("tests/faults/run.sh"))
+        self.assertEqual(self.argv[self.argv.index("--fault-injection") + 1], "memslot_failnth")
+
+    def test_what_the_vm_did_after_the_runner_is_the_sweeps(self):
+        self.fake_vm(125, 0)
+        self.assertEqual(self.boot(), 0)
+
+    def test_the_runners_own_status_stays(self):
+        self.fake_vm(126, 1)
+        self.assertEqual(self.boot(), 1)
+
+    def test_a_vm_that_died_in_the_tests_keeps_its_status(self):
+        self.fake_vm(125)
+        self.assertEqual(self.boot(), 125)
+
+    def test_without_the_sweep_nothing_changes(self):
+        self.fake_vm(125, 0)
+        self.assertEqual(self.boot(sweep=False), 125)
+        self.assertNotIn("--fault-injection", self.argv)
+        self.assertNotIn("faults", self.argv[-1])
+
+    def test_the_sweep_of_the_last_vm_is_judged(self):
+        for d, tap in (("c", ""), ("c/boot2", text("faults-sweep.tap"))):
+            os.makedirs(os.path.join(self.dir, d))
+            for name, body in (("console.log", BOOT_LINE + "# RUN faults\n"),
+                               ("faults.tap", tap), ("faults.status", "0\n"), ("runner.status", "0\n")):
+                with open(os.path.join(self.dir, d, name), "w") as f:
+                    f.write(body)
+        res, _ = matrix.sweep_results("c", "c")
+        self.assertEqual(len(res), 13)
+        self.assertEqual([st for st, _, _ in res], ["pass"] * 13)
+
+    def test_the_sweeps_splats_are_not_the_tests(self):
+        sweep = ("# RUN faults\n" + text("console-alloc-failure.log")
+                 + "[  149.0] BUG: KASAN: slab-out-of-bounds in kvm_set_memslot\n")
+
+        def boot(config, tests, timeout, kernel, out):
+            FakeVM(["a"], [(0, {"a": "ok"}, "")])(config, tests, timeout, kernel, out)
+            with open(os.path.join(out, "console.log"), "a") as f:
+                f.write(sweep)
+            return 0, os.path.join(out, "results.tap")
+        res = matrix.run_config("c", [], 1000, "k", "c", boot=boot)[0]
+        self.assertEqual(res, {"a": ("pass", "")})
+
+    def test_no_sweep_is_a_named_failure(self):
+        res, secs = matrix.sweep_results("c", "c")
+        self.assertEqual({n for st, n, _ in res if st == "fail"}, {"faults@c"})
+        self.assertEqual(secs, 0)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,21 @@
 # KVM is built in) and fails on them; prints the others without failing
 # (vm.py's --fault-injection leaves kmemleak's console line to this script).
 # Prints the test's KTAP, then one 'ok'/'not ok' line for kmemleak;
-# exits non-zero if either failed.
+# exits non-zero if either failed. In a test VM ($OUT set) it first prints
+# '# RUN faults', where the sweep starts on the console, and its output also
+# goes to $OUT/faults.tap, its exit status to $OUT/faults.status when it
+# finished: harness/faults.py judges them (make faults, and make check after
+# the debug selftests).
 #   tests/faults/run.sh
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -n "${OUT:-}" ] && [ -z "${SLOTZAP_FAULTS_TEED:-}" ]; then
+	echo "# RUN faults"
+	SLOTZAP_FAULTS_TEED=1 "$0" "$@" 2>&1 | tee "$OUT/faults.tap"
+	rc=${PIPESTATUS[0]}
+	echo "$rc" > "$OUT/faults.status"
+	exit "$rc"
+fi
 dbg=/sys/kernel/debug
 bail() { echo "Bail out! $*"; exit 2; }
 knob() { echo "$2" > "$dbg/$1" || bail "cannot write '$2' to $dbg/$1"; }
@@ -29,7 +40,8 @@ sleep 6
 knob kmemleak scan
 knob kmemleak clear
 
-"$TOP/build/selftests/install/memslot_failnth_test"
+# line-buffered: its lines reach faults.tap (a pipe) as it prints them
+stdbuf -oL "$TOP/build/selftests/install/memslot_failnth_test"
 rc=$?
 
 sleep 6
