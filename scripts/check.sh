@@ -73,9 +73,13 @@ if [ -n "$builds_ok" ]; then
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
 	step intel-deps "Intel: Bochs packages" 900 "$TOP/setup/bochs-deps.sh" &&
 		stage intel intel.results 1800 "$TOP/scripts/intel-matrix.py"
-	log "Debian 12 modules: package, then test on Debian's own kernel"
-	step debmod-pkg "Debian modules: build and package" 1800 "$TOP/scripts/debian-modules.sh" package &&
+	log "Debian 12 modules: kvm-slotzap-dkms installed on this host for three kernels, then Debian's own kernel with its modules, then removed"
+	if step debmod-pkg "Debian modules: build, verify and package kvm-slotzap-dkms" 1800 \
+			"$TOP/scripts/debian-modules.sh" package; then
+		stage dkms dkms.results 1800 "$TOP/tests/debian-dkms-test.sh" install
 		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
+		stage dkms-remove dkms-remove.results 600 "$TOP/tests/debian-dkms-test.sh" remove
+	fi
 	# One boot of the debug kernel per configuration (~85 s of TCG each):
 	# tests/debug-tests, then make faults' fail-nth sweep of the memslot
 	# ioctls and its kmemleak scan (matrix.py --faults); the sweep's results
