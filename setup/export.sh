@@ -4,6 +4,7 @@
 # (NNNN-subject.patch); --zero-commit, --no-signature and a fixed abbrev keep
 # them free of commit ids and git versions: an unchanged commit exports unchanged.
 # Other files in patches/ (BASE, checkpatch-exceptions, a cover letter) stay.
+# Each patch carries, below its '---', the notes of checkpatch-exceptions.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 need_source
@@ -19,6 +20,19 @@ if [ "$n" -gt 0 ]; then
 		-o "$TOP/patches" base..HEAD
 fi
 (cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -vx '0000-cover-letter.patch' || true) > "$TOP/patches/series"
+
+# Each patch says, below its '---' (which git am drops), why the findings of
+# checkpatch.pl --strict that patches/checkpatch-exceptions accepts for it
+# stand, as a note for reviewers on the list. The exceptions file is the one
+# source: these notes are written again on every export.
+while read -r p; do
+	notes=$(awk -F'|' -v p="$p" '$1 == p && !seen[$2]++ { print " - " $2 ": " $3 }' \
+		"$TOP/patches/checkpatch-exceptions" 2>/dev/null)
+	[ -n "$notes" ] || continue
+	awk -v notes="$notes" '!done && $0 == "---" {
+		print; print "Notes on checkpatch.pl --strict:"; print notes; print ""; done = 1; next } { print }' \
+		"$TOP/patches/$p" > "$TOP/patches/$p.tmp" && mv "$TOP/patches/$p.tmp" "$TOP/patches/$p"
+done < "$TOP/patches/series"
 
 # The tree now matches patches/: record it so 'make source' has nothing to do.
 "$TOP/setup/source.sh" --record
