@@ -221,21 +221,18 @@ make_tree() {
 
 # tree_from_git DEST: make_tree from $SRC (HEAD = the series; tag base)
 tree_from_git() {
-	local dest=$1 tmp=$DEB/base-headers f
-	rm -rf "$tmp"
+	local dest=$1 f
+	# make_tree reads Debian's copies of the changed headers from FROM.base:
+	# FROM is $SRC, by a symlink next to which they are written
+	rm -rf "$DEB/src" "$DEB/src.base"
+	ln -s "$SRC" "$DEB/src"
 	for f in "${CHANGED_HEADERS[@]}"; do
 		git -C "$SRC" cat-file -e "base:$f" 2>/dev/null || continue
-		mkdir -p "$tmp/$(dirname "$f")"
-		git -C "$SRC" show "base:$f" > "$tmp/$f"
+		mkdir -p "$DEB/src.base/$(dirname "$f")"
+		git -C "$SRC" show "base:$f" > "$DEB/src.base/$f"
 	done
-	# make_tree reads the base's copies from FROM.base
-	rm -rf "$DEB/src.base"
-	mkdir -p "$DEB/src.base"
-	[ ! -d "$tmp" ] || cp -a "$tmp/." "$DEB/src.base/"
-	rm -f "$DEB/src"
-	ln -s "$SRC" "$DEB/src"
 	make_tree "$DEB/src" "$dest"
-	rm -rf "$DEB/src" "$DEB/src.base" "$tmp"
+	rm -rf "$DEB/src" "$DEB/src.base"
 }
 
 # tree_from_debian VERSION DEST: make_tree from Debian's linux-source-6.1

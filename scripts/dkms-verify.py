@@ -15,14 +15,18 @@ Prints one line per module; exit 1 on any mismatch.
 """
 
 import argparse
+import importlib.util
 import os
 import struct
-import subprocess
 import sys
 
-
-def run(*cmd):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+# Module.symvers and __versions readers: those of the pinned kernel's checks
+_spec = importlib.util.spec_from_file_location(
+    "debian_modules_verify", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "debian-modules-verify.py"))
+dmv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dmv)
+run = dmv.run
 
 
 def exported_crcs(path):
@@ -57,22 +61,12 @@ def exported_crcs(path):
 
 def kernel_symvers(path):
     """{symbol: crc} from a Module.symvers."""
-    crcs = {}
-    with open(path) as f:
-        for line in f:
-            parts = line.split("\t")
-            if len(parts) >= 2:
-                crcs[parts[1]] = int(parts[0], 16)
-    return crcs
+    return {name: crc for name, (crc, _) in dmv.symvers(path).items()}
 
 
 def imported_crcs(path):
     """{symbol: crc} of a module's __versions table."""
-    crcs = {}
-    for line in run("modprobe", "--dump-modversions", path).splitlines():
-        crc, sym = line.split()
-        crcs[sym] = int(crc, 16)
-    return crcs
+    return dict(dmv.imports(path))
 
 
 def check(symvers, stock_kvm, modules):
