@@ -39,6 +39,7 @@ JOBS = {
     "mutants":  ([["scripts/mutants.sh"]], "slips in the series that the tests must catch"),
     "faults":   ([["scripts/faults.sh"]], "fail-nth sweep of the memslot ioctls, then kmemleak"),
     "canary":   ([["scripts/canary.sh"]], "the series against every Debian 6.1 in the archive"),
+    "upstream": ([["scripts/upstream.sh"]], "fixes for mainline on Debian's 6.12: check | repro [N]"),
     "unit":     ([[sys.executable, "-m", "unittest", "discover", "-s", "harness/tests", "-t", "."],
                   [sys.executable, "-m", "harness.selfcheck"]],
                  "the harness's unit tests and its self-check"),

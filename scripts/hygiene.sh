@@ -6,7 +6,9 @@
 #    lists accepted findings: PATCH|MESSAGE PREFIX|REASON);
 #  - every prefix of the series builds the test kernel,
 #    and a prefix whose last patch touches page-track or KVM-GT also compiles
-#    drivers/gpu/drm/i915/gvt with KVM-GT enabled.
+#    drivers/gpu/drm/i915/gvt with KVM-GT enabled;
+#  - the fixes for mainline in patches/upstream apply to the pinned
+#    linux-source-6.12, are checkpatch-clean and build (scripts/upstream.sh).
 # The prefixes are applied in a git worktree, build/bisect/linux, so the
 # working tree build/linux is left alone; they build in build/bisect/obj-test
 # and build/bisect/obj-gvt, laid out like build/linux and build/obj-test so
@@ -102,6 +104,17 @@ for i in "${!patches[@]}"; do
 		fi
 	fi
 done
+
+# --- the fixes for mainline (patches/upstream) -------------------------------
+# They apply to the pinned linux-source-6.12, are checkpatch-clean, and
+# arch/x86/kvm builds with them (scripts/upstream.sh check).
+log "patches/upstream on $(sed -n 's/^VERSION=//p' "$TOP/patches/upstream/BASE") (linux-source-6.12)"
+start=$(date +%s)
+"$TOP/scripts/upstream.sh" check ||
+	grep -q '^fail' "$BUILD/results/upstream.results" 2>/dev/null ||
+	result fail "upstream patches" "scripts/upstream.sh check failed before writing a result; its output above says why"
+cat "$BUILD/results/upstream.results" >> "$RES" 2>/dev/null
+echo "    [patches/upstream: $(($(date +%s) - start))s]" >&2
 
 grep -c '^pass' "$RES" | xargs printf '    hygiene: %s passed, ' >&2
 grep -c '^fail' "$RES" | xargs printf '%s failed\n' >&2
