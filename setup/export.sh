@@ -21,16 +21,18 @@ if [ "$n" -gt 0 ]; then
 fi
 (cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -vx '0000-cover-letter.patch' || true) > "$TOP/patches/series"
 
-# Each patch says, below its '---' (which git am drops), why the findings of
-# checkpatch.pl --strict that patches/checkpatch-exceptions accepts for it
-# stand, as a note for reviewers on the list. The exceptions file is the one
-# source: these notes are written again on every export.
+# Below its '---' (which git am drops), each patch carries notes for
+# reviewers on the list: the paragraphs patches/notes gives for it (lines
+# 'PATCH FILE|TEXT'), then why the findings of checkpatch.pl --strict that
+# patches/checkpatch-exceptions accepts for it stand. Those two files are the
+# one source: the notes are written again on every export.
 while read -r p; do
-	notes=$(awk -F'|' -v p="$p" '$1 == p && !seen[$2]++ { print " - " $2 ": " $3 }' \
+	block=$(awk -F'|' -v p="$p" '$1 == p { print $2; print "" }' "$TOP/patches/notes" 2>/dev/null | fmt -w 72)
+	findings=$(awk -F'|' -v p="$p" '$1 == p && !seen[$2]++ { print " - " $2 ": " $3 }' \
 		"$TOP/patches/checkpatch-exceptions" 2>/dev/null)
-	[ -n "$notes" ] || continue
-	awk -v notes="$notes" '!done && $0 == "---" {
-		print; print "Notes on checkpatch.pl --strict:"; print notes; print ""; done = 1; next } { print }' \
+	[ -z "$findings" ] || block+="${block:+$'\n\n'}Notes on checkpatch.pl --strict:"$'\n'"$findings"
+	[ -n "$block" ] || continue
+	awk -v block="$block" '!done && $0 == "---" { print; print block; print ""; done = 1; next } { print }' \
 		"$TOP/patches/$p" > "$TOP/patches/$p.tmp" && mv "$TOP/patches/$p.tmp" "$TOP/patches/$p"
 done < "$TOP/patches/series"
 
