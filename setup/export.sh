@@ -3,8 +3,9 @@
 # build/linux after the tag 'base'. File names come from git format-patch
 # (NNNN-subject.patch); --zero-commit, --no-signature and a fixed abbrev keep
 # them free of commit ids and git versions: an unchanged commit exports unchanged.
-# Other files in patches/ (BASE, checkpatch-exceptions, a cover letter) stay.
-# Each patch carries, below its '---', the notes of checkpatch-exceptions.
+# Other files in patches/ (BASE, checkpatch-exceptions, notes, a cover letter,
+# upstream/) stay. Each patch carries, below its '---', its paragraphs of
+# notes and its accepted findings of checkpatch-exceptions.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 need_source
@@ -27,9 +28,12 @@ fi
 # patches/checkpatch-exceptions accepts for it stand. Those two files are the
 # one source: the notes are written again on every export.
 while read -r p; do
-	block=$(awk -F'|' -v p="$p" '$1 == p { print $2; print "" }' "$TOP/patches/notes" 2>/dev/null | fmt -w 72)
-	findings=$(awk -F'|' -v p="$p" '$1 == p && !seen[$2]++ { print " - " $2 ": " $3 }' \
-		"$TOP/patches/checkpatch-exceptions" 2>/dev/null)
+	block= findings=
+	[ ! -f "$TOP/patches/notes" ] ||
+		block=$(awk -F'|' -v p="$p" '$1 == p { print $2; print "" }' "$TOP/patches/notes" | fmt -w 72)
+	[ ! -f "$TOP/patches/checkpatch-exceptions" ] ||
+		findings=$(awk -F'|' -v p="$p" '$1 == p && !seen[$2]++ { print " - " $2 ": " $3 }' \
+			"$TOP/patches/checkpatch-exceptions")
 	[ -z "$findings" ] || block+="${block:+$'\n\n'}Notes on checkpatch.pl --strict:"$'\n'"$findings"
 	[ -n "$block" ] || continue
 	awk -v block="$block" '!done && $0 == "---" { print; print block; print ""; done = 1; next } { print }' \
