@@ -30,6 +30,7 @@ tree() {
 	if [ "$(git -C "$TREE" log -1 --format=%s base 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
+	# base_tree() sets the identity git am commits with
 	tarball=$(base_tarball "$PACKAGE" "$VERSION") || exit 1
 	mkdir -p "$UP"
 	base_tree "$tarball" "$TREE" "$PACKAGE $VERSION" >/dev/null || die "cannot extract $tarball into $TREE"
@@ -53,8 +54,6 @@ check() {
 	mkdir -p "$BUILD/results"
 	: > "$RES"
 	tree
-	git -C "$TREE" config user.name kvm-slotzap
-	git -C "$TREE" config user.email devel@kvm-slotzap.invalid
 	[ ${#FIXES[@]} -gt 0 ] || { result fail "upstream patches" "none in patches/upstream"; return 1; }
 	git -C "$TREE" checkout -q -f -B upstream-check base
 	for p in "${FIXES[@]}"; do
@@ -103,8 +102,6 @@ kernel() {
 repro() {
 	local iterations=${1:-20} name c out misses checks
 	tree
-	git -C "$TREE" config user.name kvm-slotzap
-	git -C "$TREE" config user.email devel@kvm-slotzap.invalid
 	[ ${#REPRO[@]} -gt 0 ] || die "no reproducer patches in patches/upstream/repro"
 	log "6.12 with the debug check, without the fixes"
 	kernel repro "${REPRO[@]/#/$TOP/patches/upstream/repro/}"
