@@ -1,19 +1,32 @@
 #!/bin/bash
 # In the test VM: run kvm-unit-tests (built by scripts/kut.sh into
 # build/kut/src) with Debian's QEMU on this kernel's KVM and write their TAP.
-#   guest/kut-run.sh on|off TAPFILE [TEST...]
+#   guest/kut-run.sh [-c CONFIG] on|off TAPFILE [TEST...]
 # on:  stock QEMU (KVM_X86_QUIRK_SLOT_ZAP_ALL enabled, the default);
 # off: QEMU under the preload library, which disables bit 7 only (the other
 #      quirks, e.g. hypercall patching, stay as KVM-unit-tests expects).
-# The tree is copied to tmpfs: run_tests.sh writes its logs next to itself.
-# SLOTZAP_KUT_TIMEOUT (default 180s) replaces every test's own timeout.
+# Without TESTs, every test of x86/unittests.cfg (run_tests.sh -l; those
+# marked nodefault report their own skip). The tree is copied to tmpfs:
+# run_tests.sh writes its logs next to itself. SLOTZAP_KUT_TIMEOUT (default
+# 180s) replaces every test's own timeout.
+#
+# Tests run one at a time, so that a failed one can be judged on its own
+# run: its KUT log, its TAP lines and the kvm_exit lines of the platform
+# signatures (guest/platform-trace.sh) go to harness/retry.py, the same
+# policy as the selftests' (tests/platform-retries; CONFIG names the
+# configuration for it). A run still going 15 s before its timeout also
+# gets 3 s of every kvm event and the QEMU threads' states in its log, so
+# that a hang leaves evidence of what the guest did. A retried test that
+# then passes is marked '# flaky TEST SIGNATURE (...)' in the TAP.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-mode=$1 tap=$2
+config=none
+[ "${1:-}" = -c ] && { config=$2; shift 2; }
+mode=${1:?usage: kut-run.sh [-c CONFIG] on|off TAPFILE [TEST...]} tap=${2:?TAPFILE missing}
 shift 2
 src=$TOP/build/kut/src
 [ -f "$src/config.mak" ] || { echo "kut-run: $src is not built; run scripts/kut.sh build" >&2; exit 2; }
-rm -rf /tmp/kut && cp -a "$src" /tmp/kut || exit 2
+rm -rf /tmp/kut && mkdir /tmp/kut && cp -a "$src/." /tmp/kut || exit 2
 cd /tmp/kut || exit 2
 qemu=$(command -v qemu-system-x86_64) || { echo "kut-run: qemu-system-x86_64 not found" >&2; exit 2; }
 case $mode in
@@ -27,7 +40,94 @@ off)
 	;;
 *) echo "kut-run: mode must be on or off" >&2; exit 2 ;;
 esac
-QEMU=$qemu ACCEL=kvm TIMEOUT=${SLOTZAP_KUT_TIMEOUT:-180s} ./run_tests.sh -t "$@" > "$tap"
-rc=$?
-cp -a logs "${tap%.tap}.logs" 2>/dev/null
-exit $rc
+tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
+tmo_s=${tmo%s}
+[[ $tmo_s =~ ^[0-9]+$ ]] || { echo "kut-run: SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s" >&2; exit 2; }
+[ $# -gt 0 ] && tests=("$@") || mapfile -t tests < <(./run_tests.sh -l)
+# run_tests.sh parses the whole unittests.cfg on every call, forking a few
+# subshells per entry: about 20 s a call in the test VM. Each single-test
+# call gets a unittests.cfg that holds only its own section.
+mv x86/unittests.cfg x86/unittests.cfg.all || exit 2
+only_cfg() {
+	awk -v t="[$1]" '/^\[/ { keep = ($0 == t) } keep' x86/unittests.cfg.all > x86/unittests.cfg
+	[ -s x86/unittests.cfg ] || echo "kut-run: no test '$1' in x86/unittests.cfg" >&2
+}
+
+. "$TOP/guest/platform-trace.sh"
+trace_watch
+sysmap=${OUT:-/nonexistent}/System.map
+stall=$tracefs/instances/kut-stall
+
+# stall_snapshot SECONDS LOG: after SECONDS, 3 s of every kvm event (in a
+# trace instance of its own) and the QEMU threads' states, appended to LOG
+stall_snapshot() {
+	sleep "$1" || return
+	mkdir -p $stall 2>/dev/null && [ -d $stall/events/kvm ] || return
+	local p t
+	{
+		echo "=== still running after $1 s: 3 s of kvm events"
+		echo > $stall/trace
+		echo 1 > $stall/events/kvm/enable
+		sleep 3
+		echo 0 > $stall/events/kvm/enable
+		echo "events: $(grep -c ': kvm' $stall/trace)"
+		grep -o 'kvm_[a-z_]*:' $stall/trace | sort | uniq -c | sort -rn | head -12
+		grep -o 'reason [A-Za-z_0-9]*' $stall/trace | sort | uniq -c | sort -rn | head -8
+		grep ': kvm' $stall/trace | tail -20 | sed 's/^ *//'
+		for p in $(pgrep -f qemu-system-x86_64); do
+			for t in /proc/"$p"/task/*; do
+				echo "qemu $p thread $(cat "$t/comm" 2>/dev/null): $(awk '{ print "state " $3 ", utime " $14 ", stime " $15 }' "$t/stat" 2>/dev/null)"
+			done
+		done
+	} >> "$2" 2>&1
+}
+
+logs=${tap%.tap}.logs
+rm -rf "$logs" && mkdir -p "$logs"
+: > "$tap"
+fails=0
+for t in "${tests[@]}"; do
+	log=$logs/$t.log
+	seen= hist=
+	try=0
+	while :; do
+		try=$((try + 1))
+		echo "=== run $try" >> "$log"
+		only_cfg "$t"
+		start=$(date +%s)
+		trace_clear
+		stall_snapshot $((tmo_s > 30 ? tmo_s - 15 : tmo_s)) "$log.stall" 2>/dev/null &
+		watcher=$!
+		QEMU=$qemu ACCEL=kvm TIMEOUT=$tmo ./run_tests.sh -t "$t" > "$log.tap"
+		pkill -P $watcher 2>/dev/null
+		kill $watcher 2>/dev/null
+		wait $watcher 2>/dev/null
+		[ -d $stall/events/kvm ] && echo 0 > $stall/events/kvm/enable
+		{
+			cat "logs/$t.log" 2>/dev/null
+			grep 'ok ' "$log.tap"
+			echo "seconds=$(($(date +%s) - start))"
+			trace_hits
+			cat "$log.stall" 2>/dev/null
+		} > "$log.run"
+		rm -f "$log.stall"
+		cat "$log.run" >> "$log"
+		grep -q '^not ok' "$log.tap" || break
+		decision=$(PYTHONPATH=$TOP python3 -m harness.retry --test "kut:$t" --config "$config" \
+			--log "$log.run" --sysmap "$sysmap" --run $try --seen "$seen" 2>&1) || {
+			echo "# $t: run $try not retried: ${decision:-the retry policy failed}" >> "$tap"
+			break
+		}
+		sig=$(awk '{ sub(/:$/, "", $2); print $2; exit }' <<< "$decision")
+		echo "=== run $((try + 1)) after run $try: $decision" >> "$log"
+		hist="$hist${hist:+, }run $try $(grep -m1 -o 'not ok.*' "$log.tap" | cut -c1-80) $sig"
+		seen="$seen${seen:+,}$sig"
+	done
+	# one TAP stream: number the results of the single-test runs in order
+	awk -v n="$(grep -c '^\(not \)\?ok ' "$tap")" '/^(not )?ok [0-9]+ / { n++; sub(/ok [0-9]+ /, "ok " n " "); print }' "$log.tap" >> "$tap"
+	grep -q '^not ok' "$log.tap" && fails=$((fails + 1))
+	[ -n "$hist" ] && ! grep -q '^not ok' "$log.tap" && echo "# flaky $t ${seen##*,} (run $try; $hist)" >> "$tap"
+	rm -f "$log.tap" "$log.run"
+done
+echo "1..$(grep -c '^\(not \)\?ok ' "$tap")" >> "$tap"
+[ $fails -eq 0 ]

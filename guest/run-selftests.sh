@@ -79,17 +79,8 @@ lookup() {
 # is final. A signature excuses one failure by default, runs=N - 1 with the
 # runs= of its retry line (4 runs at most in all); a pass after a retry is
 # reported as flaky. docs/platform-bugs.md.
-tracefs=/sys/kernel/tracing
-trace_watch() {
-	[ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null || return 1
-	[ -d $tracefs/events/kvm/kvm_exit ] || return 1
-	# SVM_EXIT_SHUTDOWN is 0x7f
-	echo "guest_rip >= 0xffffffff80000000 || exit_reason == 127" > $tracefs/events/kvm/kvm_exit/filter &&
-		echo 1 > $tracefs/events/kvm/kvm_exit/enable || return 1
-	trap 'echo 0 > $tracefs/events/kvm/kvm_exit/enable; echo 0 > $tracefs/events/kvm/kvm_exit/filter' EXIT
-}
-watching=false
-trace_watch && watching=true
+. "$TOP/guest/platform-trace.sh"
+trace_watch
 sysmap=${OUT:-/nonexistent}/System.map
 
 mkdir -p "$results/logs"
@@ -133,14 +124,14 @@ for t in "${tests[@]}"; do
 	try=0
 	while :; do
 		try=$((try + 1))
-		$watching && echo > $tracefs/trace
+		trace_clear
 		start=$(date +%s.%N)
 		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
 		rc=$?
 		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 		echo "exit=$rc seconds=$secs" >> "$log"
 		[ $rc -eq 0 ] || [ $rc -eq 4 ] && break
-		$watching && grep -m 20 'kvm_exit:' $tracefs/trace | sed 's/^ *//' >> "$log"
+		trace_hits >> "$log"
 		# the policy reads this run's part of the log only
 		awk -v r="=== run $try " 'index($0, r) == 1 { buf = ""; next } { buf = buf $0 "\n" }
 			END { printf "%s", buf }' "$log" > "$log.run"

@@ -78,7 +78,7 @@ vmrun() {
 	local kernel=$1 config=$2 out=$3 modes=$4 cmd="" m start rc
 	shift 4
 	for m in $modes; do
-		cmd+="guest/kut-run.sh $m \$OUT/$m.tap $* ; "
+		cmd+="guest/kut-run.sh -c $config $m \$OUT/$m.tap $* ; "
 	done
 	start=$(date +%s)
 	"$TOP/scripts/vm.py" --kernel "$kernel" --config "$config" --timeout "${SLOTZAP_KUT_VM_TIMEOUT:-3600}" \
@@ -124,7 +124,7 @@ check() {
 		return 0
 	fi
 	build
-	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$(dirname "$res")"
 	out=$KUT_DIR/vm/check-$config
 	vmrun "$OBJ_TEST/arch/x86/boot/bzImage" "$config" "$out" "on off" "${tests[@]}"
 	for m in on off; do

@@ -39,6 +39,16 @@ class Parse(unittest.TestCase):
                          ("fail", "1 of 4 checks failed, first: non-canonical rsp-based access, "
                                   "should #SS(0), got #GP(0)"))
 
+    def test_flaky_marker_makes_a_passing_test_flaky(self):
+        res = kut.parse_tap("ok 1 - svm_npt: a\nok 2 - svm_npt: b\n"
+                            "# flaky svm_npt l1-state-in-l2 (run 2; run 1 timeout)\n")
+        self.assertEqual(res["svm_npt"][0], "flaky")
+        self.assertIn("l1-state-in-l2 (run 2", res["svm_npt"][1])
+
+    def test_flaky_marker_never_hides_a_failure(self):
+        res = kut.parse_tap("not ok 1 - pku: timeout\n# flaky pku l1-state-in-l2 (run 2)\n")
+        self.assertEqual(res["pku"][0], "fail")
+
 
 class Compare(unittest.TestCase):
     def setUp(self):
@@ -68,6 +78,14 @@ class Compare(unittest.TestCase):
         os.remove(os.path.join(self.dir.name, "base@c@on.tap"))
         lines = [l.split("\t") for l in kut.results_lines(kut.load(self.dir.name))]
         self.assertIn(("fail", "kut b@c quirk=on"), {(s, n) for s, n, _ in lines})
+
+    def test_flaky_is_no_worse_and_reported_as_flaky(self):
+        with open(os.path.join(self.dir.name, "series@c@on.tap"), "a") as f:
+            f.write("ok 4 - d: s\n# flaky d l1-state-in-l2 (run 2)\n")
+        runs = kut.load(self.dir.name)
+        self.assertNotIn("d", {t for t, *_ in kut.worse(runs)})
+        by = {n: s for s, n, _ in (l.split("\t") for l in kut.results_lines(runs))}
+        self.assertEqual(by["kut d@c quirk=on"], "flaky")
 
     def test_report_exit_status(self):
         out = io.StringIO()

@@ -1,0 +1,31 @@
+#!/bin/bash
+# How often a kvm-unit-tests test hangs, per quirk mode. Runs inside the
+# test VM (KUT built by scripts/kut.sh):
+#   scripts/vm.py --config svm-tdp-mmu --timeout 7200 --out build/vm/kut-hang \
+#       'docs/repro/kut-hang.sh pku 25 "on off"'
+# Args: TEST (default pku), RUNS per mode (default 20), MODES (default
+# "on off"; the base kernel has only "on"). Each run is one
+# guest/kut-run.sh call with a timeout of STALL seconds (default 60; pku
+# takes 13-17 s), so a hang leaves kut-run.sh's snapshot (3 s of kvm events,
+# the QEMU threads' states) in $OUT/kut-hang/TEST-MODE-RUN.logs/TEST.log.
+# One line per run, a summary per mode.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+test=${1:-pku} runs=${2:-20} modes=${3:-on off} stall=${STALL:-60}
+out=${OUT:-/tmp}/kut-hang
+mkdir -p "$out"
+for mode in $modes; do
+	hangs=0 fails=0
+	for i in $(seq "$runs"); do
+		log=$out/$test-$mode-$i
+		start=$(date +%s)
+		SLOTZAP_KUT_TIMEOUT=${stall}s "$TOP/guest/kut-run.sh" "$mode" "$log.tap" "$test" > "$log.out" 2>&1
+		ok=$(grep -c '^ok' "$log.tap") bad=$(grep -c '^not ok' "$log.tap")
+		hung=no
+		grep -q '^not ok.*timeout' "$log.tap" && hung=yes hangs=$((hangs + 1))
+		[ "$bad" -gt 0 ] && fails=$((fails + 1))
+		echo "KUTHANG test=$test mode=$mode run=$i seconds=$(($(date +%s) - start)) ok=$ok not_ok=$bad hung=$hung"
+		[ $hung = yes ] && grep -A 12 '^=== still running' "$log.logs/$test.log" | sed 's/^/    /'
+	done
+	echo "KUTHANG-SUMMARY test=$test mode=$mode runs=$runs hung=$hangs failed=$fails kernel=$(uname -r)"
+done
