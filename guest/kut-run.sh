@@ -7,17 +7,21 @@
 #      quirks, e.g. hypercall patching, stay as KVM-unit-tests expects).
 # Without TESTs, every test of x86/unittests.cfg (run_tests.sh -l; those
 # marked nodefault report their own skip). The tree is copied to tmpfs:
-# run_tests.sh writes its logs next to itself. SLOTZAP_KUT_TIMEOUT (default
-# 180s) replaces every test's own timeout.
+# run_tests.sh writes its logs next to itself. A test's timeout is its line
+# in tests/kut-args (TEST SECONDS REASON: what fits TCG, and why), else
+# SLOTZAP_KUT_TIMEOUT (default 180s); either replaces KUT's own.
 #
-# Tests run one at a time, so that a failed one can be judged on its own
-# run: its KUT log, its TAP lines and the kvm_exit lines of the platform
-# signatures (guest/platform-trace.sh) go to harness/retry.py, the same
-# policy as the selftests' (tests/platform-retries; CONFIG names the
-# configuration for it). A run still going 15 s before its timeout also
-# gets 3 s of every kvm event and the QEMU threads' states in its log, so
-# that a hang leaves evidence of what the guest did. A retried test that
-# then passes is marked '# flaky TEST SIGNATURE (...)' in the TAP.
+# Tests run one at a time (run_tests.sh without -t; harness/kut.py makes the
+# TAP, failing a guest that dies without a FAIL: line), so that a failed one
+# can be judged on its own run: its KUT log, its TAP lines and the kvm_exit
+# lines of the platform signatures (guest/platform-trace.sh) go to
+# harness/retry.py, the same policy as the selftests' (tests/platform-retries;
+# CONFIG names the configuration for it). A run still going 15 s before its
+# timeout also gets 3 s of every kvm event and the QEMU threads' states in
+# its log, so that a hang leaves evidence of what the guest did. A retried
+# test that then passes is marked '# flaky TEST SIGNATURE (...)' in the TAP,
+# and every finished test '# done TEST seconds=N' (scripts/kut.sh resumes a
+# suite after a dead test VM from these).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 config=none
@@ -40,9 +44,17 @@ off)
 	;;
 *) echo "kut-run: mode must be on or off" >&2; exit 2 ;;
 esac
-tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
-tmo_s=${tmo%s}
-[[ $tmo_s =~ ^[0-9]+$ ]] || { echo "kut-run: SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s" >&2; exit 2; }
+default_tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
+default_tmo=${default_tmo%s}
+[[ $default_tmo =~ ^[0-9]+$ ]] || { echo "kut-run: SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s" >&2; exit 2; }
+bad=$(sed -e 's/#.*//' "$TOP/tests/kut-args" 2>/dev/null | awk 'NF && ($2 !~ /^[0-9]+$/ || NF < 3)')
+[ -z "$bad" ] || { echo "kut-run: tests/kut-args: want 'TEST SECONDS REASON', got: $bad" >&2; exit 2; }
+# timeout_of TEST: its seconds from tests/kut-args, else the default
+timeout_of() {
+	local s
+	s=$(sed -e 's/#.*//' "$TOP/tests/kut-args" 2>/dev/null | awk -v t="$1" '$1 == t { print $2; exit }')
+	[[ $s =~ ^[0-9]+$ ]] && echo "$s" || echo "$default_tmo"
+}
 [ $# -gt 0 ] && tests=("$@") || mapfile -t tests < <(./run_tests.sh -l)
 # run_tests.sh parses the whole unittests.cfg on every call, forking a few
 # subshells per entry: about 20 s a call in the test VM. Each single-test
@@ -90,6 +102,8 @@ for t in "${tests[@]}"; do
 	log=$logs/$t.log
 	seen= hist=
 	try=0
+	tmo_s=$(timeout_of "$t")
+	t_start=$(date +%s)
 	while :; do
 		try=$((try + 1))
 		echo "=== run $try" >> "$log"
@@ -98,7 +112,10 @@ for t in "${tests[@]}"; do
 		trace_clear
 		stall_snapshot $((tmo_s > 30 ? tmo_s - 15 : tmo_s)) "$log.stall" 2>/dev/null &
 		watcher=$!
-		QEMU=$qemu ACCEL=kvm TIMEOUT=$tmo ./run_tests.sh -t "$t" > "$log.tap"
+		# without -t: run_tests.sh's TAP has no line for a guest that shuts
+		# down or exits non-zero without a FAIL: line (harness/kut.py tap_of)
+		QEMU=$qemu ACCEL=kvm TIMEOUT=${tmo_s}s ./run_tests.sh "$t" > "$log.status" 2>&1
+		PYTHONPATH=$TOP python3 -m harness.kut tap "$t" "logs/$t.log" "$log.status" > "$log.tap"
 		pkill -P $watcher 2>/dev/null
 		kill $watcher 2>/dev/null
 		wait $watcher 2>/dev/null
@@ -106,6 +123,7 @@ for t in "${tests[@]}"; do
 		{
 			cat "logs/$t.log" 2>/dev/null
 			grep 'ok ' "$log.tap"
+			sed 's/\x1b\[[0-9;]*m//g' "$log.status"
 			echo "seconds=$(($(date +%s) - start))"
 			trace_hits
 			cat "$log.stall" 2>/dev/null
@@ -127,7 +145,8 @@ for t in "${tests[@]}"; do
 	awk -v n="$(grep -c '^\(not \)\?ok ' "$tap")" '/^(not )?ok [0-9]+ / { n++; sub(/ok [0-9]+ /, "ok " n " "); print }' "$log.tap" >> "$tap"
 	grep -q '^not ok' "$log.tap" && fails=$((fails + 1))
 	[ -n "$hist" ] && ! grep -q '^not ok' "$log.tap" && echo "# flaky $t ${seen##*,} (run $try; $hist)" >> "$tap"
-	rm -f "$log.tap" "$log.run"
+	echo "# done $t seconds=$(($(date +%s) - t_start)) timeout=${tmo_s}s" >> "$tap"
+	rm -f "$log.tap" "$log.run" "$log.status"
 done
 echo "1..$(grep -c '^\(not \)\?ok ' "$tap")" >> "$tap"
 [ $fails -eq 0 ]

@@ -24,6 +24,9 @@ pass (or skip) it, in the same configuration.
 
     python3 -m harness.kut report DIR        table + worse list; exit 1 if worse
     python3 -m harness.kut results DIR FILE  make check's results lines
+    python3 -m harness.kut tap TEST LOG STATUSFILE
+        the TAP lines of one test that run_tests.sh ran without -t (tap_of):
+        LOG its logs/TEST.log, STATUSFILE what run_tests.sh printed
 """
 
 import os
@@ -66,6 +69,52 @@ def parse_tap(text):
         else:
             out[test] = ("pass", "%d checks" % len(seen))
     return out
+
+
+CHECK = re.compile(r"^(PASS|FAIL|SKIP):\s*(.*?)\s*$")
+STATUS = re.compile(r"^(PASS|FAIL|SKIP) (\S+)\s*(.*?)\s*$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def tap_of(test, log_text, status_text):
+    """TAP lines for one test from its KUT log and run_tests.sh's status line.
+
+    run_tests.sh -t writes TAP only for the PASS:/FAIL:/SKIP: lines of a
+    test's output and for a timeout or a signal: a guest that shuts down or
+    exits non-zero without a FAIL: line gets no line at all, so checks that
+    passed before it would make the test a pass. kut-run.sh therefore runs
+    each test without -t and builds the TAP here: a line per check of the
+    log, and run_tests.sh's own verdict (e.g. 'FAIL access (timeout;
+    duration=90s)', 'SKIP cmpxchg8b (i386 only)') where the checks do not
+    already say it. A test without a verdict line fails.
+    """
+    out = []                                   # (ok, text after "TEST: ")
+    for line in log_text.splitlines():
+        m = CHECK.match(line.rstrip("\r"))
+        if m:
+            kind, text = m.groups()
+            out.append((kind != "FAIL", text + (" # skip" if kind == "SKIP" else "")))
+    m = None
+    for line in (status_text or "").splitlines():
+        m = STATUS.match(ANSI.sub("", line).strip())
+        if m and m.group(2) == test:
+            break
+        m = None
+    if not m:
+        out.append((False, "run_tests.sh printed no verdict for it"))
+    else:
+        verdict, reason = m.group(1), m.group(3).strip("()")
+        abort = reason.startswith(("timeout", "terminated"))
+        if verdict == "FAIL" and (abort or all(ok for ok, _ in out)):
+            out.append((False, reason if abort else
+                        "failed with no FAIL line (%s; a guest shutdown or a non-zero exit, "
+                        "see the log)" % (reason or "no summary")))
+        elif verdict == "SKIP" and not out:
+            out.append((True, reason + " # skip"))
+        elif verdict == "PASS" and not out:
+            out.append((True, "passed, no PASS line (%s)" % (reason or "exit status 0")))
+    return ["%sok %d - %s: %s" % ("" if ok else "not ", i + 1, test, text)
+            for i, (ok, text) in enumerate(out)]
 
 
 def load(directory):
@@ -140,6 +189,16 @@ def main(argv):
         with open(argv[2], "w") as f:
             for line in results_lines(runs):
                 f.write(line + "\n")
+        return 0
+    if len(argv) == 4 and argv[0] == "tap":
+        texts = []
+        for path in argv[2:]:
+            try:
+                with open(path, errors="replace") as f:
+                    texts.append(f.read())
+            except FileNotFoundError:
+                texts.append("")
+        print("\n".join(tap_of(argv[1], *texts)))
         return 0
     sys.exit(__doc__)
 

@@ -45,9 +45,48 @@ class Parse(unittest.TestCase):
         self.assertEqual(res["svm_npt"][0], "flaky")
         self.assertIn("l1-state-in-l2 (run 2", res["svm_npt"][1])
 
+    def test_dead_vm_line_fails_and_done_markers_are_ignored(self):
+        res = kut.parse_tap("ok 1 - x2apic: a\n# done x2apic seconds=20 timeout=180s\n"
+                            "not ok 0 - emulator: the test VM died in it (see console.log)\n"
+                            "# done emulator\n# done sieve seconds=40 timeout=180s\n")
+        self.assertEqual({t: s for t, (s, _) in res.items()}, {"x2apic": "pass", "emulator": "fail"})
+        self.assertIn("test VM died", res["emulator"][1])
+
     def test_flaky_marker_never_hides_a_failure(self):
         res = kut.parse_tap("not ok 1 - pku: timeout\n# flaky pku l1-state-in-l2 (run 2)\n")
         self.assertEqual(res["pku"][0], "fail")
+
+
+class TapOf(unittest.TestCase):
+    """run_tests.sh without -t: the checks of the log plus its verdict line."""
+
+    def status(self, test, tap):
+        return kut.parse_tap("\n".join(tap))[test]
+
+    def test_checks_then_a_shutdown_fail(self):
+        tap = kut.tap_of("pku", "cmdline\nPASS: a\nPASS: b\n", "\x1b[31mFAIL\x1b[0m pku \n")
+        self.assertEqual(tap[:2], ["ok 1 - pku: a", "ok 2 - pku: b"])
+        self.assertTrue(tap[2].startswith("not ok 3 - pku: failed with no FAIL line"))
+        self.assertEqual(self.status("pku", tap)[0], "fail")
+
+    def test_timeout_is_a_line_of_its_own(self):
+        tap = kut.tap_of("access", "FAIL: e\n", "FAIL access (timeout; duration=90s)")
+        self.assertEqual(tap, ["not ok 1 - access: e", "not ok 2 - access: timeout; duration=90s"])
+
+    def test_failed_checks_need_no_extra_line(self):
+        tap = kut.tap_of("e", "PASS: a\nFAIL: b\n", "FAIL e (2 tests, 1 unexpected failures)")
+        self.assertEqual(tap, ["ok 1 - e: a", "not ok 2 - e: b"])
+
+    def test_skip_verdicts_and_skipped_checks(self):
+        self.assertEqual(self.status("cmpxchg8b", kut.tap_of(
+            "cmpxchg8b", "", "other line\n\x1b[33mSKIP\x1b[0m cmpxchg8b (i386 only)")), ("skip", "i386 only"))
+        self.assertEqual(kut.tap_of("m", "SKIP: pcommit\nPASS: x\n", "PASS m (2 tests, 1 skipped)"),
+                         ["ok 1 - m: pcommit # skip", "ok 2 - m: x"])
+
+    def test_pass_without_checks_and_no_verdict(self):
+        self.assertEqual(self.status("sieve", kut.tap_of("sieve", "x", "PASS sieve "))[0], "pass")
+        self.assertEqual(self.status("sieve", kut.tap_of("sieve", "PASS: a\n", "PASS other (1 tests)"))[0],
+                         "fail")
 
 
 class Compare(unittest.TestCase):
