@@ -1,7 +1,8 @@
 """kvm-unit-tests results: parse their TAP, compare the series with the base.
 
-run_tests.sh -t prints a line for every PASS, FAIL or SKIP line of a test's
-own output, and one for a test that timed out or aborted:
+guest/kut-run.sh writes the TAP: a line for every PASS:, FAIL: or SKIP:
+line of a test's output and one for run_tests.sh's verdict where the checks
+do not already say it (tap_of below):
 
     ok 3 - smap: write to supervisor page
     not ok 7 - emulator: non-canonical rsp-based access, should #SS(0), got #GP(0)
@@ -14,7 +15,9 @@ that failed, matched a platform signature of tests/platform-retries and then
 passed; such a test is flaky (counted apart, as make check counts a retried
 selftest):
 
-    # flaky svm_npt l1-state-in-l2 (run 2; run 1 not ok 3 - svm_npt: timeout l1-state-in-l2)
+    # flaky svm_npt l1-state-in-l2 (run 2; run 1 not ok 3 - svm_npt: timeout; duration=180s l1-state-in-l2)
+
+Other comment lines ('# start TEST', '# done TEST seconds=N') are ignored.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
@@ -39,7 +42,7 @@ RANK = {"pass": 2, "flaky": 2, "skip": 2, "fail": 0, "missing": 0}
 
 
 def parse_tap(text):
-    """{test: (status, detail)} of one run_tests.sh -t output."""
+    """{test: (status, detail)} of one TAP file of guest/kut-run.sh."""
     lines, flaky = {}, {}
     for line in text.splitlines():
         m = FLAKY.match(line)
@@ -72,6 +75,15 @@ def parse_tap(text):
 
 
 CHECK = re.compile(r"^(PASS|FAIL|SKIP):\s*(.*?)\s*$")
+# The reasons for which run_tests.sh skips a whole test that are conditions
+# of the test (its architecture, machine, accelerator, a cfg 'disabled_if' or
+# 'check', a nodefault group) or its own summary when it exits 77. Any other
+# SKIP is QEMU failing to start or a missing test image (KUT's
+# premature_failure): e.g. KVM_CREATE_VM refused by the preload library,
+# which must fail, not skip.
+SKIP_REASON = re.compile(r"^(test marked as manual run only|\S+ only(, but ACCEL=\S*)?|disabled because: .*"
+                         r"|\S+ not equal to .*|no gen-se-header available for pv-host test"
+                         r"|\d+ tests?(, \d+ [a-z ]+)*)$")
 STATUS = re.compile(r"^(PASS|FAIL|SKIP) (\S+)\s*(.*?)\s*$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -103,14 +115,20 @@ def tap_of(test, log_text, status_text):
     if not m:
         out.append((False, "run_tests.sh printed no verdict for it"))
     else:
-        verdict, reason = m.group(1), m.group(3).strip("()")
+        verdict, reason = m.group(1), m.group(3)
+        if reason.startswith("(") and reason.endswith(")"):
+            reason = reason[1:-1]
         abort = reason.startswith(("timeout", "terminated"))
         if verdict == "FAIL" and (abort or all(ok for ok, _ in out)):
             out.append((False, reason if abort else
                         "failed with no FAIL line (%s; a guest shutdown or a non-zero exit, "
                         "see the log)" % (reason or "no summary")))
         elif verdict == "SKIP" and not out:
-            out.append((True, reason + " # skip"))
+            if SKIP_REASON.match(reason):
+                out.append((True, reason + " # skip"))
+            else:
+                out.append((False, "run_tests.sh skipped it for no test condition, QEMU or the "
+                                   "image failed: %s" % (reason or "no reason")))
         elif verdict == "PASS" and not out:
             out.append((True, "passed, no PASS line (%s)" % (reason or "exit status 0")))
     return ["%sok %d - %s: %s" % ("" if ok else "not ", i + 1, test, text)
@@ -179,11 +197,14 @@ def main(argv):
         if not runs:
             sys.exit("kut: no KERNEL@CONFIG@MODE.tap files in %s; run scripts/kut.sh first" % argv[1])
         print("\n".join(table(runs)))
+        empty = ["%s@%s@%s" % k for k, res in sorted(runs.items()) if not res]
+        for name in empty:
+            print("EMPTY %s.tap: no test reported anything" % name)
         bad = worse(runs)
         for t, c, m, b, s, d in bad:
             print("WORSE %s@%s quirk=%s: base %s, series %s (%s)" % (t, c, m, b, s, d))
         print("%d test result(s) worse on the series than on the base" % len(bad))
-        return 1 if bad else 0
+        return 1 if bad or empty else 0
     if len(argv) == 3 and argv[0] == "results":
         runs = load(argv[1])
         with open(argv[2], "w") as f:

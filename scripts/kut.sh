@@ -10,8 +10,8 @@
 # snapshot ../shared/kvm-unit-tests.tar.gz next to this repository. Results:
 # build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
 # The base kernel is built once per base version (build/obj-base, from a
-# worktree of build/linux at tag 'base') and its results are kept per
-# version and test list in build/kut/base/.
+# worktree of build/linux at tag 'base') and its results are kept in
+# build/kut/base/ per version, KUT build, test list, timeouts and runner.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
@@ -94,17 +94,19 @@ remaining() {
 	local tap=$1 t
 	shift
 	for t in "$@"; do
-		grep -q "^# done $t\( \|\$\)" "$tap" || echo "$t"
+		awk -v t="$t" '$1 == "#" && $2 == "done" && $3 == t { found = 1 } END { exit !found }' "$tap" ||
+			echo "$t"
 	done
 }
 
 # suite KERNEL CONFIG OUT MODE TEST...: one quirk mode of KUT (every test of
-# x86/unittests.cfg without TESTs) into OUT/MODE.tap. kut-run.sh marks each
-# finished test '# done TEST'; when a test VM dies before the last one, the
-# test it died in fails, pointing at that VM's console, and a fresh VM runs
-# the rest (at most 5 VMs; then the rest fails unrun).
+# x86/unittests.cfg without TESTs) into OUT/MODE.tap; returns 1 if a test VM
+# died. kut-run.sh brackets each test with '# start TEST' and '# done TEST';
+# when a test VM dies inside a test, that test fails, pointing at the VM's
+# console, and a fresh VM runs the rest (at most 5 VMs). When a VM stopped
+# before starting a test, the tests left fail unrun: another VM would too.
 suite() {
-	local kernel=$1 config=$2 out=$3 mode=$4 vms=0 left died t
+	local kernel=$1 config=$2 out=$3 mode=$4 vms=0 left died t vmtap
 	local tap=$out/$mode.tap
 	shift 4
 	if [ $# -gt 0 ]; then
@@ -116,22 +118,32 @@ suite() {
 	mkdir -p "$out" && : > "$tap"
 	while :; do
 		vms=$((vms + 1))
+		vmtap=$out/$mode-vm$vms/$mode.tap
 		rm -rf "$out/$mode-vm$vms"
 		vmrun "$kernel" "$config" "$out/$mode-vm$vms" "$mode" "${left[@]}"
-		cat "$out/$mode-vm$vms/$mode.tap" >> "$tap" 2>/dev/null
+		# a dead VM's TAP may end mid-line; the plan lines are per VM
+		[ -s "$vmtap" ] && sed -e '/^1\.\./d' -e '$a\' "$vmtap" >> "$tap"
 		mapfile -t left < <(remaining "$tap" "${left[@]}")
-		[ ${#left[@]} -eq 0 ] && return 0
+		[ ${#left[@]} -eq 0 ] && [ $vms -eq 1 ] && return 0
+		[ ${#left[@]} -eq 0 ] && return 1
 		died=${left[0]}
+		if ! grep -qx "# start $died" "$tap"; then
+			for t in "${left[@]}"; do
+				printf 'not ok 0 - %s: not run, the test VM stopped before it (%s)\n' \
+					"$t" "${out#$TOP/}/$mode-vm$vms/console.log" >> "$tap"
+			done
+			return 1
+		fi
 		left=("${left[@]:1}")
 		printf 'not ok 0 - %s: the test VM died in it (%s)\n# done %s\n' \
 			"$died" "${out#$TOP/}/$mode-vm$vms/console.log" "$died" >> "$tap"
+		[ ${#left[@]} -eq 0 ] && return 1
 		if [ $vms -ge 5 ]; then
 			for t in "${left[@]}"; do
 				printf 'not ok 0 - %s: not run, %d test VMs died\n' "$t" $vms >> "$tap"
 			done
 			return 1
 		fi
-		[ ${#left[@]} -eq 0 ] && return 1
 		warn "kvm-unit-tests: the test VM died in $died ($config, quirk $mode); a new one runs the ${#left[@]} test(s) left"
 	done
 }
@@ -141,18 +153,24 @@ run() {
 	build
 	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
 	ver=$(base_kernel) || exit 1
-	# base results are kept per base version, KUT build, test list and per-test timeouts
+	# base results are kept per base version, KUT build, test list, timeouts and runner
 	key=$(cat <(printf '%s\n' "$ver" "${SLOTZAP_KUT_TIMEOUT:-}" "${tests[@]}") "$KUT_DIR/src.stamp" \
-		"$TOP/tests/kut-args" 2>/dev/null | sha256sum | cut -c1-12)
+		"$TOP/tests/kut-args" "$TOP/guest/kut-run.sh" "$TOP/harness/kut.py" 2>/dev/null |
+		sha256sum | cut -c1-12)
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/base"
 	for c in $(cd "$TOP" && python3 -m harness.plan configs); do
 		if [ ! -s "$KUT_DIR/base/$key@$c.tap" ]; then
 			log "kvm-unit-tests on the base ($ver), $c"
 			out=$KUT_DIR/vm/base-$c
-			suite "$BUILD/obj-base/arch/x86/boot/bzImage" "$c" "$out" on "${tests[@]}"
-			[ -s "$out/on.tap" ] && cp "$out/on.tap" "$KUT_DIR/base/$key@$c.tap"
+			# kept only when no test VM died: a base failure excuses the series'
+			if suite "$BUILD/obj-base/arch/x86/boot/bzImage" "$c" "$out" on "${tests[@]}"; then
+				cp "$out/on.tap" "$KUT_DIR/base/$key@$c.tap"
+			else
+				warn "a test VM died on the base ($c); its results are used once, not kept"
+				cp "$out/on.tap" "$RESULTS/base@$c@on.tap"
+			fi
 		fi
-		cp "$KUT_DIR/base/$key@$c.tap" "$RESULTS/base@$c@on.tap" 2>/dev/null ||
+		[ -s "$RESULTS/base@$c@on.tap" ] || cp "$KUT_DIR/base/$key@$c.tap" "$RESULTS/base@$c@on.tap" 2>/dev/null ||
 			warn "no base results for $c (see $KUT_DIR/vm/base-$c/)"
 		for m in on off; do
 			log "kvm-unit-tests on the series, $c, quirk $m"

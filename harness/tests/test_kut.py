@@ -83,6 +83,26 @@ class TapOf(unittest.TestCase):
         self.assertEqual(kut.tap_of("m", "SKIP: pcommit\nPASS: x\n", "PASS m (2 tests, 1 skipped)"),
                          ["ok 1 - m: pcommit # skip", "ok 2 - m: x"])
 
+    def test_a_skip_by_qemu_failing_to_start_fails(self):
+        # KUT's premature_failure: QEMU's last line as a SKIP reason
+        tap = kut.tap_of("pku", "", "SKIP pku (qemu-system-x86_64: failed to initialize kvm: "
+                                    "Operation not supported)")
+        self.assertEqual(self.status("pku", tap)[0], "fail")
+        self.assertIn("failed to initialize kvm", tap[0])
+        tap = kut.tap_of("pku", "", "SKIP pku (Test file 'x86/pku.flat' not found)")
+        self.assertEqual(self.status("pku", tap)[0], "fail")
+
+    def test_skips_for_test_conditions(self):
+        for reason in ("i386 only", "kvm only, but ACCEL=tcg", "test marked as manual run only",
+                       "disabled because: no PKS", "/sys/module/kvm_intel/parameters/ept not equal to Y",
+                       "1 tests, 1 skipped", "0 tests"):
+            self.assertEqual(self.status("t", kut.tap_of("t", "", "SKIP t (%s)" % reason)),
+                             ("skip", reason), reason)
+
+    def test_nested_parentheses_in_a_reason(self):
+        tap = kut.tap_of("t", "", "SKIP t (disabled because: (a (b)))")
+        self.assertEqual(tap, ["ok 1 - t: disabled because: (a (b)) # skip"])
+
     def test_pass_without_checks_and_no_verdict(self):
         self.assertEqual(self.status("sieve", kut.tap_of("sieve", "x", "PASS sieve "))[0], "pass")
         self.assertEqual(self.status("sieve", kut.tap_of("sieve", "PASS: a\n", "PASS other (1 tests)"))[0],
@@ -125,6 +145,16 @@ class Compare(unittest.TestCase):
         self.assertNotIn("d", {t for t, *_ in kut.worse(runs)})
         by = {n: s for s, n, _ in (l.split("\t") for l in kut.results_lines(runs))}
         self.assertEqual(by["kut d@c quirk=on"], "flaky")
+
+    def test_report_fails_on_an_empty_tap(self):
+        # nothing is worse when nothing ran: the empty runs themselves fail it
+        with tempfile.TemporaryDirectory() as d:
+            write_runs(d, {"base@c@on": "# done a\n", "series@c@on": "# start a\n"})
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(kut.main(["report", d]), 1)
+        self.assertIn("EMPTY series@c@on.tap", out.getvalue())
+        self.assertIn("EMPTY base@c@on.tap", out.getvalue())
 
     def test_report_exit_status(self):
         out = io.StringIO()

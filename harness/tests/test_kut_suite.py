@@ -1,11 +1,14 @@
 """scripts/kut.sh's suite(): a dead test VM fails the test it died in and a
 new VM runs the rest. The functions run in bash with vmrun() replaced by a
-fake VM that dies in the tests named in DIE_IN."""
+fake VM that dies in the tests named in DIE_IN (after their '# start'
+line, without a newline at the end), or before any test with DIE_EARLY."""
 
 import os
 import subprocess
 import tempfile
 import unittest
+
+from harness import kut
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -14,18 +17,21 @@ warn() { :; }; die() { echo "DIE: $*"; exit 1; }
 source <(sed -n '/^remaining() {/,/^}/p;/^suite() {/,/^}/p' "$TOP/scripts/kut.sh")
 vmrun() {
 	local out=$3 mode=$4 t; shift 4; mkdir -p "$out"; : > "$out/$mode.tap"
+	[ -n "${DIE_EARLY:-}" ] && return 1
 	for t in "$@"; do
-		case " $DIE_IN " in *" $t "*) return 1 ;; esac
+		printf '# start %s\n' "$t" >> "$out/$mode.tap"
+		case " $DIE_IN " in *" $t "*) printf 'ok 1 - %s: half a li' "$t" >> "$out/$mode.tap"; return 1 ;; esac
 		printf 'ok 1 - %s: fine\n# done %s seconds=1\n' "$t" "$t" >> "$out/$mode.tap"
 	done
+	echo 1..9 >> "$out/$mode.tap"
 }
 suite bzImage cfg "$OUTDIR" on "$@"
 '''
 
 
-def run_suite(tests, die_in):
+def run_suite(tests, die_in, early=False):
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in))
+        env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in), DIE_EARLY="1" if early else "")
         p = subprocess.run(["bash", "-c", HARNESS, "suite"] + tests, env=env,
                            capture_output=True, text=True)
         with open(os.path.join(d, "on.tap")) as f:
@@ -36,16 +42,27 @@ def run_suite(tests, die_in):
 class Suite(unittest.TestCase):
     def test_dead_vm_fails_its_test_and_a_new_vm_runs_the_rest(self):
         rc, tap, dirs = run_suite(list("abcde"), ["b", "d"])
-        self.assertEqual(rc, 0)
-        lines = [l for l in tap.splitlines() if not l.startswith("#")]
-        self.assertEqual([l.split(" - ")[1].split(":")[0] for l in lines], list("abcde"))
-        self.assertEqual([l.startswith("not ok") for l in lines], [False, True, False, True, False])
-        self.assertIn("the test VM died in it (", lines[1])
+        self.assertEqual(rc, 1)
+        res = kut.parse_tap(tap)
+        self.assertEqual({t: s for t, (s, _) in res.items()},
+                         {"a": "pass", "b": "fail", "c": "pass", "d": "fail", "e": "pass"})
+        self.assertIn("the test VM died in it (", res["b"][1])
+        self.assertNotIn("1..", tap)
         self.assertEqual(dirs, ["on-vm1", "on-vm2", "on-vm3", "on.tap"])
+
+    def test_all_passing_in_one_vm_returns_0(self):
+        rc, tap, dirs = run_suite(list("abc"), [])
+        self.assertEqual((rc, dirs), (0, ["on-vm1", "on.tap"]))
+
+    def test_a_vm_that_stops_before_any_test_fails_them_all_unrun(self):
+        rc, tap, dirs = run_suite(list("abc"), [], early=True)
+        self.assertEqual((rc, dirs), (1, ["on-vm1", "on.tap"]))
+        self.assertEqual(tap.count("not run, the test VM stopped before it"), 3)
 
     def test_five_dead_vms_fail_the_rest_unrun(self):
         rc, tap, _ = run_suite(list("abcdefg"), list("abcdef"))
         self.assertEqual(rc, 1)
+        self.assertIn("not ok 0 - e: the test VM died in it", tap)
         self.assertIn("not ok 0 - f: not run, 5 test VMs died", tap)
         self.assertIn("not ok 0 - g: not run, 5 test VMs died", tap)
 
