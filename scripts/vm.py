@@ -61,6 +61,9 @@ def qemu_command(args, out):
         "qemu-system-x86_64", "-accel", args.accel, "-cpu", "max",
         "-smp", str(args.smp), "-m", args.mem,
         "-nographic", "-no-reboot", "-nic", "none",
+        # a test kernel that dies without a word: QEMU says whether it
+        # triple-faulted ("Triple fault", CPU_LOG_RESET), see triple_fault()
+        "-d", "cpu_reset", "-D", os.path.join(out, "qemu.log"),
         "-kernel", args.kernel, "-append", cmdline,
         "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,"
                   "multidevs=remap",
@@ -68,6 +71,17 @@ def qemu_command(args, out):
         "-fsdev", "local,id=out,path=%s,security_model=none" % out,
         "-device", "virtio-9p-pci,fsdev=out,mount_tag=slotzap_out",
     ]
+
+
+def triple_fault(qemu_log):
+    """What QEMU's -d cpu_reset log says about a guest that stopped."""
+    try:
+        with open(qemu_log, errors="replace") as f:
+            n = sum(1 for line in f if line.startswith("Triple fault"))
+    except OSError:
+        return "no QEMU log"
+    return ("QEMU logged a triple fault of the test kernel" if n else
+            "no triple fault in QEMU's log: a panic or a reset by the guest")
 
 
 def run(args):
@@ -156,8 +170,9 @@ def run(args):
     if status is None:
         tail = "\n".join("    " + l for l in lines[-30:])
         print("vm: the guest stopped without reporting an exit status "
-              "(panic? qemu exit %d); last lines:\n%s\n%s" %
-              (proc.returncode, tail, where), file=sys.stderr)
+              "(%s; qemu exit %d); last lines:\n%s\n%s" %
+              (triple_fault(os.path.join(out, "qemu.log")), proc.returncode, tail, where),
+              file=sys.stderr)
         return 125
     if args.verbose or status or splats:
         print("vm: command exited %d after %.0fs; %d splat(s); %s" %
