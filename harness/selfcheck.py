@@ -92,6 +92,14 @@ SCRIPT_MUTATIONS = [
     ("scripts/matrix.py", "    if sweep and os.path.exists(runner_status):", "    if False:",
      "a VM that died in the sweep fails the selftests' runner"),
     ("scripts/matrix.py", "or [out])[-1]", "or [out])[0]", "the first VM's sweep judged after VM deaths"),
+    ("scripts/vm.py", "if limit and age > limit else 0", "if limit and age > limit * 10 else 0",
+     "a stopped heartbeat is noticed ten times late"),
+    ("scripts/vm.py", "    except OSError:\n        return 0\n", "    except OSError:\n        return 1\n",
+     "a guest that never beat is hung at once"),
+    ("scripts/vm.py", "cpl == 0 and rip < 1 << 47", "rip < 1 << 47",
+     "the test kernel's user space counts as a nested guest"),
+    ("scripts/vm.py", "for s in samples for rip, cpl in s.values())", "for s in samples[-1:] for rip, cpl in s.values())",
+     "one sample in a nested guest is enough"),
 ]
 
 

@@ -232,11 +232,11 @@ def main():
 
     plain = vm.qemu_command
 
-    def qemu_command(args, out):
-        cmd = plain(args, out)
+    def qemu_command(args, out, monitor=None):
+        cmd = plain(args, out, monitor)
         i = cmd.index("-append")
         cmd[i + 1] += " slotzap.modules=" + tree
-        # for debugging, e.g. DEBIAN_VM_QEMU_ARGS='-monitor unix:/tmp/mon,server,nowait'
+        # for debugging, e.g. DEBIAN_VM_QEMU_ARGS='-s' (a gdb stub)
         return cmd + ["-initrd", INITRD] + os.environ.get("DEBIAN_VM_QEMU_ARGS", "").split()
 
     vm.qemu_command = qemu_command

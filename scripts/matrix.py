@@ -126,6 +126,9 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
             break
         why = {124: "the VM timed out", 125: "the VM died"}.get(
             status, "the VM exited with status %d" % status)
+        if status == 124 and os.path.exists(os.path.join(bout, "hung")):
+            why = "the VM hung (its heartbeat stopped; vCPU registers in %s)" % (
+                os.path.join(bout, "cpus-at-timeout.txt"))
         died = missing[0]
         print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)

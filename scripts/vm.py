@@ -7,7 +7,7 @@ shares OUT (an output directory of the host) read-write at the same path.
 The command runs with bash inside the guest; $OUT points at that directory.
 
 Exit status: the command's own status when the run was clean; otherwise
-124 on timeout, 125 when the guest never reported a status (crash, panic),
+124 on timeout or when the guest hung (its heartbeat stopped), 125 when the guest never reported a status (crash, panic),
 126 when the command passed but the kernel printed a splat.
 
 Examples:
@@ -21,8 +21,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +45,7 @@ def mmu_configs(path=MMU_CONFIGS):
     return configs
 
 
-def qemu_command(args, out):
+def qemu_command(args, out, monitor=None):
     cmdline = " ".join([
         "console=ttyS0", "panic=-1", "root=/dev/root", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=131072,cache=loose",
@@ -70,7 +72,7 @@ def qemu_command(args, out):
         "-device", "virtio-9p-pci,fsdev=root,mount_tag=/dev/root",
         "-fsdev", "local,id=out,path=%s,security_model=none" % out,
         "-device", "virtio-9p-pci,fsdev=out,mount_tag=slotzap_out",
-    ]
+    ] + (["-monitor", "unix:%s,server=on,wait=off" % monitor] if monitor else [])
 
 
 def triple_fault(qemu_log):
@@ -82,6 +84,78 @@ def triple_fault(qemu_log):
         return "no QEMU log"
     return ("QEMU logged a triple fault of the test kernel" if n else
             "no triple fault in QEMU's log: a panic or a reset by the guest")
+
+
+def silent_for(path, limit, now=None):
+    """Seconds since guest-init last wrote its heartbeat file PATH when that
+    is over LIMIT, else 0 (also before the guest's first beat)."""
+    try:
+        age = (now or time.time()) - os.stat(path).st_mtime
+    except OSError:
+        return 0
+    return int(age) if limit and age > limit else 0
+
+
+def hmp(path, command, timeout=10.0):
+    """COMMAND's output from QEMU's human monitor at unix socket PATH."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        data, sent = b"", False
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if data.endswith(b"(qemu) "):
+                if sent:
+                    break
+                sock.sendall(command.encode() + b"\n")
+                data, sent = b"", True
+    text = data.decode("utf-8", "replace").replace("\r", "")
+    # the monitor echoes the command line (with terminal escapes) first
+    return "\n".join(text.split("\n")[1:]).rsplit("(qemu) ", 1)[0]
+
+
+def cpu_snapshot(monitor, path, samples=3, gap=1.0):
+    """Where every vCPU of a hung VM is: QEMU's register dump of all of
+    them, SAMPLES times GAP seconds apart, into PATH. A CPL of 0 at a user
+    address in every sample, on every vCPU, is a guest stuck in nested
+    guest mode (docs/platform-bugs.md section 1), not in its own kernel."""
+    try:
+        with open(path, "w") as f:
+            for i in range(samples):
+                if i:
+                    time.sleep(gap)
+                f.write("=== sample %d at %s\n" % (i + 1, time.strftime("%H:%M:%S")))
+                f.write(hmp(monitor, "info registers -a"))
+        return path
+    except OSError as e:
+        return "none (%s)" % e
+
+
+def where_cpus_were(text):
+    """What a cpu_snapshot() says: each vCPU's RIP and CPL per sample, and
+    whether every vCPU was in a nested guest in every sample (CPL 0 at a
+    lower-half address: the test kernel never runs there, SMEP; a selftest's
+    or kvm-unit-tests' guest code does)."""
+    samples, cpu = [], None
+    for line in text.splitlines():
+        if line.startswith("=== sample"):
+            samples.append({})
+        elif line.startswith("CPU#") and samples:
+            cpu = line.split()[0]
+        m = re.match(r"RIP=([0-9a-f]+) .*CPL=(\d)", line)
+        if m and samples and cpu:
+            samples[-1][cpu] = (int(m.group(1), 16), int(m.group(2)))
+    if not samples or not all(samples):
+        return "no register dump"
+    nested = all(cpl == 0 and rip < 1 << 47 for s in samples for rip, cpl in s.values())
+    seen = "; ".join(" ".join("%s rip=%x cpl=%d" % (c, rip, cpl)
+                              for c, (rip, cpl) in sorted(s.items())) for s in samples)
+    return ("every vCPU in a nested guest (CPL 0 at a user address) in all %d "
+            "samples: %s" % (len(samples), seen) if nested else seen)
 
 
 def run(args):
@@ -97,7 +171,11 @@ def run(args):
     sysmap = os.path.join(os.path.dirname(os.path.abspath(args.kernel)), "../../../System.map")
     if os.path.exists(sysmap):
         shutil.copy(sysmap, os.path.join(out, "System.map"))
-    cmd = qemu_command(args, out)
+    # QEMU's monitor, for the vCPUs' registers of a hung VM (a socket path
+    # must be short: not under OUT)
+    mondir = tempfile.mkdtemp(prefix="vm-mon-")
+    monitor = os.path.join(mondir, "hmp")
+    cmd = qemu_command(args, out, monitor)
     if args.verbose:
         print("+ " + " ".join(cmd), file=sys.stderr)
 
@@ -105,7 +183,8 @@ def run(args):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    lines, timed_out, echo = [], False, args.verbose
+    lines, timed_out, hung, echo = [], False, None, args.verbose
+    beat = os.path.join(out, "heartbeat")
     with open(log_path, "w") as log:
         import selectors
         sel = selectors.DefaultSelector()
@@ -114,6 +193,10 @@ def run(args):
         while True:
             left = args.timeout - (time.time() - start)
             if left <= 0:
+                timed_out = True
+                break
+            hung = silent_for(beat, args.hang)
+            if hung:
                 timed_out = True
                 break
             if not sel.select(timeout=min(left, 1.0)):
@@ -135,13 +218,22 @@ def run(args):
         if buf:
             lines.append(buf.decode("utf-8", "replace"))
             log.write(lines[-1] + "\n")
+    snapshot = None
+    if hung:
+        with open(os.path.join(out, "hung"), "w") as f:
+            f.write("%d\n" % hung)
     if timed_out:
+        snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-timeout.txt"))
+        if os.path.isfile(snapshot):
+            with open(snapshot) as f:
+                snapshot += " (%s)" % where_cpus_were(f.read())
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    shutil.rmtree(mondir, ignore_errors=True)
     elapsed = time.time() - start
 
     status = None
@@ -164,8 +256,11 @@ def run(args):
         print("\n".join("    " + l for l in splat), file=sys.stderr)
     where = "console log: %s" % log_path
     if timed_out:
-        print("vm: TIMEOUT: killed the VM after %ds; %s" %
-              (args.timeout, where), file=sys.stderr)
+        print("vm: %s; %s; its vCPUs' registers: %s" % (
+            "HUNG: the guest's heartbeat stopped %ds ago, killed the VM "
+            "after %.0fs" % (hung, elapsed) if hung else
+            "TIMEOUT: killed the VM after %ds" % args.timeout,
+            where, snapshot), file=sys.stderr)
         return 124
     if status is None:
         tail = "\n".join("    " + l for l in lines[-30:])
@@ -223,6 +318,9 @@ def main(argv=None):
     p.add_argument("--accel", default="tcg",
                    help="QEMU -accel value, e.g. tcg,thread=single")
     p.add_argument("--mem", default="4G")
+    p.add_argument("--hang", type=int, default=180, metavar="SECONDS",
+                   help="end the VM as hung (exit 124) when guest-init's "
+                   "heartbeat (every 10 s) stops for this long; 0: never")
     p.add_argument("--fault-injection", metavar="COMM",
                    help="allocations of task COMM fail on purpose (make "
                    "faults): its allocation-failure reports are not splats, "

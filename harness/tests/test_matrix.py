@@ -60,6 +60,20 @@ class Deaths(unittest.TestCase):
         self.assertEqual(res["c"][0], "pass")
         self.assertEqual(fake.calls[1], ["c"])   # b is not run again
 
+    def test_a_hung_vm_is_named_with_its_vcpu_registers(self):
+        class Hung(FakeVM):
+            def __call__(self, config, tests, timeout, kernel, out):
+                r = super().__call__(config, tests, timeout, kernel, out)
+                if len(self.calls) == 1:
+                    with open(os.path.join(out, "hung"), "w") as f:
+                        f.write("181\n")
+                return r
+        fake = Hung(["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(res["b"][0], "fail")
+        self.assertIn("the VM hung", res["b"][1])
+        self.assertIn("cpus-at-timeout.txt", res["b"][1])
+
     def test_splat_fails_the_test_it_is_blamed_on(self):
         splat = "[   10.0] BUG: unable to handle page fault\n"
         fake = FakeVM(["a", "b"], [(125, {"a": "ok"}, splat), (0, {}, "")])
