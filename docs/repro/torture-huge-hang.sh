@@ -7,7 +7,7 @@
 # guest code in nested guest mode (L2); ffffffff8... is the test kernel (L1).
 #   docs/repro/torture-huge-hang.sh [RUNS] [CONFIG] [MODE] [KERNEL]
 # MODE: random (make check's), on or off (-m). KERNEL: a bzImage (the base's,
-# e.g. build/kut/obj-base/arch/x86/boot/bzImage, with MODE on).
+# e.g. build/obj-base/arch/x86/boot/bzImage from make kut, with MODE on).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-8} config=${2:-svm-shadow} mode=${3:-random} kernel=${4:-$TOP/build/obj-test/arch/x86/boot/bzImage}
