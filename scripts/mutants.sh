@@ -73,7 +73,7 @@ for m in "${names[@]}"; do
 	fi
 	if [ $rc -ne 0 ]; then
 		verdict=killed
-		detail=$(grep -m1 '^ *not ok' "$BUILD/mutants/$m.log" || grep -m1 'SPLAT\|TIMEOUT\|stopped without' "$BUILD/mutants/$m.log" || echo "vm.py exit $rc")
+		detail=$(grep -m1 '^ *not ok' "$BUILD/mutants/$m.log" || grep -m1 'SPLAT\|TIMEOUT\|HUNG\|stopped without' "$BUILD/mutants/$m.log" || echo "vm.py exit $rc")
 	else
 		verdict=SURVIVED detail="every test passed: a test is missing"
 		survivors=$((survivors + 1))

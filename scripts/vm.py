@@ -86,14 +86,35 @@ def triple_fault(qemu_log):
             "no triple fault in QEMU's log: a panic or a reset by the guest")
 
 
-def silent_for(path, limit, now=None):
-    """Seconds since guest-init last wrote its heartbeat file PATH when that
-    is over LIMIT, else 0 (also before the guest's first beat)."""
-    try:
-        age = (now or time.time()) - os.stat(path).st_mtime
-    except OSError:
-        return 0
-    return int(age) if limit and age > limit else 0
+class Heartbeat:
+    """guest-init's heartbeat file: the guest writes its uptime into it every
+    10 s. Silence is measured on the host's monotonic clock from the last
+    time the file changed (mtime, size or content), so neither a step of the
+    host's wall clock nor the guest's clock can fake one."""
+
+    def __init__(self, path, limit):
+        self.path, self.limit = path, limit
+        self.seen, self.changed = None, None
+
+    def started(self):
+        return self.seen is not None
+
+    def silent_for(self, now=None):
+        """Seconds of silence when over the limit, else 0 (also before
+        the first beat, and always with a limit of 0)."""
+        now = time.monotonic() if now is None else now
+        try:
+            st = os.stat(self.path)
+            with open(self.path, "rb") as f:
+                state = (st.st_mtime_ns, st.st_size, f.read(64))
+        except OSError:
+            state = self.seen
+        if state is None:
+            return 0
+        if state != self.seen:
+            self.seen, self.changed = state, now
+        age = now - self.changed
+        return int(age) if self.limit and age > self.limit else 0
 
 
 def hmp(path, command, timeout=10.0):
@@ -122,17 +143,25 @@ def cpu_snapshot(monitor, path, samples=3, gap=1.0):
     """Where every vCPU of a hung VM is: QEMU's register dump of all of
     them, SAMPLES times GAP seconds apart, into PATH. A CPL of 0 at a user
     address in every sample, on every vCPU, is a guest stuck in nested
-    guest mode (docs/platform-bugs.md section 1), not in its own kernel."""
+    guest mode (docs/platform-bugs.md sections 1 and 3), not in its own
+    kernel. Returns PATH, or why there is nothing in it."""
+    got, why = 0, None
     try:
         with open(path, "w") as f:
             for i in range(samples):
                 if i:
                     time.sleep(gap)
+                try:
+                    text = hmp(monitor, "info registers -a")
+                except OSError as e:
+                    why = why or str(e)
+                    continue
                 f.write("=== sample %d at %s\n" % (i + 1, time.strftime("%H:%M:%S")))
-                f.write(hmp(monitor, "info registers -a"))
-        return path
+                f.write(text)
+                got += 1
     except OSError as e:
-        return "none (%s)" % e
+        why = str(e)
+    return path if got else "none (%s)" % why
 
 
 def where_cpus_were(text):
@@ -174,66 +203,69 @@ def run(args):
     # QEMU's monitor, for the vCPUs' registers of a hung VM (a socket path
     # must be short: not under OUT)
     mondir = tempfile.mkdtemp(prefix="vm-mon-")
-    monitor = os.path.join(mondir, "hmp")
-    cmd = qemu_command(args, out, monitor)
-    if args.verbose:
-        print("+ " + " ".join(cmd), file=sys.stderr)
+    try:
+        monitor = os.path.join(mondir, "hmp")
+        cmd = qemu_command(args, out, monitor)
+        if args.verbose:
+            print("+ " + " ".join(cmd), file=sys.stderr)
 
-    start = time.time()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    lines, timed_out, hung, echo = [], False, None, args.verbose
-    beat = os.path.join(out, "heartbeat")
-    with open(log_path, "w") as log:
-        import selectors
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        buf = b""
-        while True:
-            left = args.timeout - (time.time() - start)
-            if left <= 0:
-                timed_out = True
-                break
-            hung = silent_for(beat, args.hang)
-            if hung:
-                timed_out = True
-                break
-            if not sel.select(timeout=min(left, 1.0)):
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf += chunk
-            *complete, buf = buf.split(b"\n")
-            for raw in complete:
-                line = raw.decode("utf-8", "replace").rstrip("\r")
-                lines.append(line)
-                log.write(line + "\n")
-                if line.startswith("SLOTZAP-START"):
-                    echo = not args.quiet
-                elif echo and not line.startswith("SLOTZAP-EXIT"):
-                    print(line, flush=True)
-            log.flush()
-        if buf:
-            lines.append(buf.decode("utf-8", "replace"))
-            log.write(lines[-1] + "\n")
-    snapshot = None
-    if hung:
-        with open(os.path.join(out, "hung"), "w") as f:
-            f.write("%d\n" % hung)
-    if timed_out:
-        snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-timeout.txt"))
-        if os.path.isfile(snapshot):
-            with open(snapshot) as f:
-                snapshot += " (%s)" % where_cpus_were(f.read())
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    shutil.rmtree(mondir, ignore_errors=True)
+        start = time.time()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        lines, timed_out, hung, echo = [], False, None, args.verbose
+        beat = Heartbeat(os.path.join(out, "heartbeat"), args.hang)
+        with open(log_path, "w") as log:
+            import selectors
+            sel = selectors.DefaultSelector()
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            buf = b""
+            while True:
+                left = args.timeout - (time.time() - start)
+                if left <= 0:
+                    timed_out = True
+                    break
+                hung = beat.silent_for()
+                if hung:
+                    timed_out = True
+                    break
+                if not sel.select(timeout=min(left, 1.0)):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                *complete, buf = buf.split(b"\n")
+                for raw in complete:
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    lines.append(line)
+                    log.write(line + "\n")
+                    if line.startswith("SLOTZAP-START"):
+                        echo = not args.quiet
+                    elif echo and not line.startswith("SLOTZAP-EXIT"):
+                        print(line, flush=True)
+                log.flush()
+            if buf:
+                lines.append(buf.decode("utf-8", "replace"))
+                log.write(lines[-1] + "\n")
+        snapshot = None
+        if hung:
+            with open(os.path.join(out, "hung"), "w") as f:
+                f.write("%d\n" % hung)
+        if timed_out:
+            snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-timeout.txt"))
+            if os.path.isfile(snapshot) and beat.started():
+                # guest-init ran: the CPUs are past boot, firmware and real mode
+                with open(snapshot) as f:
+                    snapshot += " (%s)" % where_cpus_were(f.read())
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        shutil.rmtree(mondir, ignore_errors=True)
     elapsed = time.time() - start
 
     status = None

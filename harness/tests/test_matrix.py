@@ -74,6 +74,20 @@ class Deaths(unittest.TestCase):
         self.assertIn("the VM hung", res["b"][1])
         self.assertIn("cpus-at-timeout.txt", res["b"][1])
 
+    def test_a_hung_second_vm_is_named_too(self):
+        class Hung(FakeVM):
+            def __call__(self, config, tests, timeout, kernel, out):
+                r = super().__call__(config, tests, timeout, kernel, out)
+                if len(self.calls) == 2:
+                    with open(os.path.join(out, "hung"), "w") as f:
+                        f.write("181\n")
+                return r
+        fake = Hung(["a", "b", "c"], [(125, {}, ""), (124, {}, ""), (0, {}, "")])
+        res = self.run_config(fake)
+        self.assertIn("the VM died", res["a"][1])
+        self.assertIn("the VM hung", res["b"][1])
+        self.assertIn("boot2", res["b"][1])
+
     def test_splat_fails_the_test_it_is_blamed_on(self):
         splat = "[   10.0] BUG: unable to handle page fault\n"
         fake = FakeVM(["a", "b"], [(125, {"a": "ok"}, splat), (0, {}, "")])

@@ -1,6 +1,7 @@
 import os
 import sys
 import tempfile
+import time
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,30 +96,141 @@ class WhereCpusWere(unittest.TestCase):
 
 
 class Heartbeat(unittest.TestCase):
-    """silent_for(): when vm.py declares a guest hung."""
+    """vm.Heartbeat: when vm.py declares a guest hung."""
 
     def setUp(self):
         self.path = os.path.join(tempfile.mkdtemp(), "heartbeat")
 
-    def beat(self, at):
+    def beat(self, text="12.34"):
         with open(self.path, "w") as f:
-            f.write("1\n")
-        os.utime(self.path, (at, at))
+            f.write(text + "\n")
 
     def test_no_beat_yet_is_no_hang(self):
-        self.assertEqual(vm.silent_for(self.path, 180, now=10000), 0)
+        hb = vm.Heartbeat(self.path, 180)
+        self.assertEqual(hb.silent_for(now=10000), 0)
+        self.assertFalse(hb.started())
 
-    def test_recent_beat(self):
-        self.beat(10000 - 179)
-        self.assertEqual(vm.silent_for(self.path, 180, now=10000), 0)
+    def test_silence_counts_from_the_last_change_on_the_host(self):
+        hb = vm.Heartbeat(self.path, 180)
+        self.beat("10.0")
+        self.assertEqual(hb.silent_for(now=1000), 0)
+        self.assertTrue(hb.started())
+        self.assertEqual(hb.silent_for(now=1180), 0)
+        self.assertEqual(hb.silent_for(now=1181), 181)
 
-    def test_stopped_beat(self):
-        self.beat(10000 - 181)
-        self.assertEqual(vm.silent_for(self.path, 180, now=10000), 181)
+    def test_a_new_beat_restarts_the_count(self):
+        hb = vm.Heartbeat(self.path, 180)
+        self.beat("10.0")
+        hb.silent_for(now=1000)
+        self.beat("20.0")
+        self.assertEqual(hb.silent_for(now=1170), 0)
+        self.assertEqual(hb.silent_for(now=1300), 0)
+        self.assertEqual(hb.silent_for(now=1351), 181)
+
+    def test_the_files_wall_clock_time_does_not_matter(self):
+        hb = vm.Heartbeat(self.path, 180)
+        self.beat()
+        os.utime(self.path, (0, 0))   # a host clock step, a skewed share
+        self.assertEqual(hb.silent_for(now=5), 0)
+
+    def test_a_file_that_vanishes_is_silence(self):
+        hb = vm.Heartbeat(self.path, 180)
+        self.beat()
+        hb.silent_for(now=0)
+        os.unlink(self.path)
+        self.assertEqual(hb.silent_for(now=200), 200)
 
     def test_zero_limit_never_hangs(self):
-        self.beat(0)
-        self.assertEqual(vm.silent_for(self.path, 0, now=10000), 0)
+        hb = vm.Heartbeat(self.path, 0)
+        self.beat()
+        hb.silent_for(now=0)
+        self.assertEqual(hb.silent_for(now=10000), 0)
+
+
+FAKE_QEMU = r'''#!/usr/bin/env python3
+# A stand-in for qemu-system-x86_64: MODE hang beats once, then stops (its
+# monitor still answers with two vCPUs in a nested guest); MODE beat beats
+# for 3 s, then reports exit status 0.
+import os, socket, sys, threading, time
+args = sys.argv[1:]
+mon = args[args.index("-monitor") + 1].split(",")[0][len("unix:"):]
+out = [a.split("path=")[1].split(",")[0] for a in args if a.startswith("local,id=out,")][0]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(mon)
+srv.listen(4)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        c.sendall(b"QEMU monitor\r\n(qemu) ")
+        line = c.recv(1024)
+        regs = b"".join(b"CPU#%d\r\nRIP=0000000000402a10 RFL=00000002 [-------] CPL=0 II=0\r\n" % n
+                        for n in range(2))
+        c.sendall(line.rstrip(b"\n") + b"\r\n" + regs + b"(qemu) ")
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+print("[    0.000000] Linux version 6.1.192 (fake)", flush=True)
+print("SLOTZAP-START fake", flush=True)
+def beat(n):
+    with open(os.path.join(out, "heartbeat"), "w") as f:
+        f.write("%d\n" % n)
+if os.environ["FAKE_QEMU_MODE"] == "hang":
+    beat(1)
+    time.sleep(600)
+for n in range(6):
+    beat(n)
+    time.sleep(0.5)
+with open(os.path.join(out, "exit-status"), "w") as f:
+    f.write("0\n")
+print("SLOTZAP-EXIT 0", flush=True)
+'''
+
+
+class RunWithFakeQemu(unittest.TestCase):
+    """vm.run() end to end against a fake QEMU: a guest whose heartbeat stops
+    is ended as hung long before the timeout, with its vCPUs' registers."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        bindir = os.path.join(self.dir, "bin")
+        os.makedirs(bindir)
+        fake = os.path.join(bindir, "qemu-system-x86_64")
+        with open(fake, "w") as f:
+            f.write(FAKE_QEMU)
+        os.chmod(fake, 0o755)
+        self.kernel = os.path.join(self.dir, "bzImage")
+        open(self.kernel, "w").close()
+        self.env = dict(os.environ)
+        os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+        self.out = os.path.join(self.dir, "out")
+
+    def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.env)
+
+    def run_vm(self, mode):
+        import contextlib
+        import io
+        os.environ["FAKE_QEMU_MODE"] = mode
+        err, start = io.StringIO(), time.time()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = vm.main(["--kernel", self.kernel, "--out", self.out, "--timeout", "60",
+                          "--hang", "2", "-q", "true"])
+        return rc, err.getvalue(), time.time() - start
+
+    def test_a_stopped_heartbeat_ends_the_vm_as_hung(self):
+        rc, err, secs = self.run_vm("hang")
+        self.assertEqual(rc, 124)
+        self.assertLess(secs, 30)
+        self.assertIn("HUNG", err)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "hung")))
+        with open(os.path.join(self.out, "cpus-at-timeout.txt")) as f:
+            self.assertEqual(f.read().count("=== sample"), 3)
+        self.assertIn("every vCPU in a nested guest", err)
+
+    def test_a_beating_guest_runs_to_its_end(self):
+        rc, err, _ = self.run_vm("beat")
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "hung")))
 
 
 class Monitor(unittest.TestCase):
