@@ -40,6 +40,21 @@ class FakeVM:
         return status, os.path.join(out, "results.tap")
 
 
+class HungVM(FakeVM):
+    """A FakeVM whose boot number HUNG_BOOT leaves vm.py's 'hung' mark."""
+
+    def __init__(self, hung_boot, tests, scripts):
+        super().__init__(tests, scripts)
+        self.hung_boot = hung_boot
+
+    def __call__(self, config, tests, timeout, kernel, out):
+        r = super().__call__(config, tests, timeout, kernel, out)
+        if len(self.calls) == self.hung_boot:
+            with open(os.path.join(out, "hung"), "w") as f:
+                f.write("181\n")
+        return r
+
+
 class Deaths(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp()
@@ -61,28 +76,14 @@ class Deaths(unittest.TestCase):
         self.assertEqual(fake.calls[1], ["c"])   # b is not run again
 
     def test_a_hung_vm_is_named_with_its_vcpu_registers(self):
-        class Hung(FakeVM):
-            def __call__(self, config, tests, timeout, kernel, out):
-                r = super().__call__(config, tests, timeout, kernel, out)
-                if len(self.calls) == 1:
-                    with open(os.path.join(out, "hung"), "w") as f:
-                        f.write("181\n")
-                return r
-        fake = Hung(["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])
+        fake = HungVM(1, ["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])
         res = self.run_config(fake)
         self.assertEqual(res["b"][0], "fail")
         self.assertIn("the VM hung", res["b"][1])
         self.assertIn("cpus-at-timeout.txt", res["b"][1])
 
     def test_a_hung_second_vm_is_named_too(self):
-        class Hung(FakeVM):
-            def __call__(self, config, tests, timeout, kernel, out):
-                r = super().__call__(config, tests, timeout, kernel, out)
-                if len(self.calls) == 2:
-                    with open(os.path.join(out, "hung"), "w") as f:
-                        f.write("181\n")
-                return r
-        fake = Hung(["a", "b", "c"], [(125, {}, ""), (124, {}, ""), (0, {}, "")])
+        fake = HungVM(2, ["a", "b", "c"], [(125, {}, ""), (124, {}, ""), (0, {}, "")])
         res = self.run_config(fake)
         self.assertIn("the VM died", res["a"][1])
         self.assertIn("the VM hung", res["b"][1])
