@@ -8,6 +8,7 @@ is logic no test covers.
     python3 -m harness.selfcheck
 """
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -92,8 +93,8 @@ SCRIPT_MUTATIONS = [
     ("scripts/matrix.py", "    if sweep and os.path.exists(runner_status):", "    if False:",
      "a VM that died in the sweep fails the selftests' runner"),
     ("scripts/matrix.py", "or [out])[-1]", "or [out])[0]", "the first VM's sweep judged after VM deaths"),
-    ("scripts/vm.py", "return int(age) if self.limit and age > self.limit else 0",
-     "return int(age) if self.limit and age > self.limit * 10 else 0",
+    ("scripts/vm.py", "return age if self.limit and age > self.limit else 0",
+     "return age if self.limit and age > self.limit * 10 else 0",
      "a stopped heartbeat is noticed ten times late"),
     ("scripts/vm.py", "        if state is None:\n            return 0\n", "        if state is None:\n            return 1\n",
      "a guest that never beat is hung at once"),
@@ -127,6 +128,24 @@ def copy_tree(root):
                                              or (d == TOP and n in ("build", ".git"))])
 
 
+def try_mutation(path, old, new, what):
+    """PATH, WHAT and the verdict on one mutation: killed, SURVIVED, or
+    STALE (the text to mutate is gone, which counts as a survivor)."""
+    root = tempfile.mkdtemp()
+    try:
+        copy_tree(root)
+        f = os.path.join(root, path)
+        with open(f) as fh:
+            src = fh.read()
+        if old not in src:
+            return path, what + ": the text to mutate is gone", "STALE"
+        with open(f, "w") as fh:
+            fh.write(src.replace(old, new, 1))
+        return path, what, "killed" if run_tests(root) != 0 else "SURVIVED"
+    finally:
+        shutil.rmtree(root)
+
+
 def main():
     survivors = 0
     root = tempfile.mkdtemp()
@@ -138,25 +157,12 @@ def main():
             return 1
     finally:
         shutil.rmtree(root)
-    for path, old, new, what in ([("harness/" + m[0],) + m[1:] for m in MUTATIONS]
-                                 + SCRIPT_MUTATIONS):
-        root = tempfile.mkdtemp()
-        try:
-            copy_tree(root)
-            f = os.path.join(root, path)
-            with open(f) as fh:
-                src = fh.read()
-            if old not in src:
-                print("STALE   %-22s %s: the text to mutate is gone" % (path, what))
-                survivors += 1
-                continue
-            with open(f, "w") as fh:
-                fh.write(src.replace(old, new, 1))
-            killed = run_tests(root) != 0
-            survivors += not killed
-            print("%-7s %-22s %s" % ("killed" if killed else "SURVIVED", path, what))
-        finally:
-            shutil.rmtree(root)
+    mutations = [("harness/" + m[0],) + m[1:] for m in MUTATIONS] + SCRIPT_MUTATIONS
+    # one mutated copy per CPU at a time; the report keeps the list's order
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        for path, what, verdict in pool.map(lambda m: try_mutation(*m), mutations):
+            survivors += verdict != "killed"
+            print("%-7s %-22s %s" % (verdict, path, what), flush=True)
     print("%d mutation(s), %d survived" % (len(MUTATIONS) + len(SCRIPT_MUTATIONS), survivors))
     return 1 if survivors else 0
 

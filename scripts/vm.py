@@ -32,6 +32,10 @@ sys.path.insert(0, TOP)
 from harness import console  # noqa: E402
 DEFAULT_KERNEL = os.path.join(TOP, "build/obj-test/arch/x86/boot/bzImage")
 MMU_CONFIGS = os.path.join(TOP, "tests/mmu-configs")
+# the longest wait for console output between two looks at the heartbeat
+# and the clock, and the time between two register samples of a hung VM
+POLL = 1.0
+SAMPLE_GAP = 1.0
 
 def mmu_configs(path=MMU_CONFIGS):
     """name -> kernel parameters, from tests/mmu-configs (or another such file)."""
@@ -114,7 +118,7 @@ class Heartbeat:
         if state != self.seen:
             self.seen, self.changed = state, now
         age = now - self.changed
-        return int(age) if self.limit and age > self.limit else 0
+        return age if self.limit and age > self.limit else 0
 
 
 def hmp(path, command, timeout=10.0):
@@ -139,7 +143,7 @@ def hmp(path, command, timeout=10.0):
     return "\n".join(text.split("\n")[1:]).rsplit("(qemu) ", 1)[0]
 
 
-def cpu_snapshot(monitor, path, samples=3, gap=1.0):
+def cpu_snapshot(monitor, path, samples=3, gap=None):
     """Where every vCPU of a hung VM is: QEMU's register dump of all of
     them, SAMPLES times GAP seconds apart, into PATH. A CPL of 0 at a user
     address in every sample, on every vCPU, is a guest stuck in nested
@@ -150,7 +154,7 @@ def cpu_snapshot(monitor, path, samples=3, gap=1.0):
         with open(path, "w") as f:
             for i in range(samples):
                 if i:
-                    time.sleep(gap)
+                    time.sleep(SAMPLE_GAP if gap is None else gap)
                 try:
                     text = hmp(monitor, "info registers -a")
                 except OSError as e:
@@ -229,7 +233,7 @@ def run(args):
                 if hung:
                     timed_out = True
                     break
-                if not sel.select(timeout=min(left, 1.0)):
+                if not sel.select(timeout=min(left, POLL)):
                     continue
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
@@ -350,7 +354,7 @@ def main(argv=None):
     p.add_argument("--accel", default="tcg",
                    help="QEMU -accel value, e.g. tcg,thread=single")
     p.add_argument("--mem", default="4G")
-    p.add_argument("--hang", type=int, default=180, metavar="SECONDS",
+    p.add_argument("--hang", type=float, default=180, metavar="SECONDS",
                    help="end the VM as hung (exit 124) when guest-init's "
                    "heartbeat (every 10 s) stops for this long; 0: never")
     p.add_argument("--fault-injection", metavar="COMM",

@@ -150,7 +150,7 @@ class Heartbeat(unittest.TestCase):
 FAKE_QEMU = r'''#!/usr/bin/env python3
 # A stand-in for qemu-system-x86_64: MODE hang beats once, then stops (its
 # monitor still answers with two vCPUs in a nested guest); MODE beat beats
-# for 3 s, then reports exit status 0.
+# every 0.05 s for 1 s (twice the --hang limit), then reports exit status 0.
 import os, socket, sys, threading, time
 args = sys.argv[1:]
 mon = args[args.index("-monitor") + 1].split(",")[0][len("unix:"):]
@@ -176,9 +176,9 @@ def beat(n):
 if os.environ["FAKE_QEMU_MODE"] == "hang":
     beat(1)
     time.sleep(600)
-for n in range(6):
+for n in range(20):
     beat(n)
-    time.sleep(0.5)
+    time.sleep(0.05)
 with open(os.path.join(out, "exit-status"), "w") as f:
     f.write("0\n")
 print("SLOTZAP-EXIT 0", flush=True)
@@ -200,10 +200,14 @@ class RunWithFakeQemu(unittest.TestCase):
         self.kernel = os.path.join(self.dir, "bzImage")
         open(self.kernel, "w").close()
         self.env = dict(os.environ)
+        # the loop's and the samples' waits shortened; --hang below is 0.5 s
+        self.waits = vm.POLL, vm.SAMPLE_GAP
+        vm.POLL, vm.SAMPLE_GAP = 0.05, 0.05
         os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
         self.out = os.path.join(self.dir, "out")
 
     def tearDown(self):
+        vm.POLL, vm.SAMPLE_GAP = self.waits
         os.environ.clear()
         os.environ.update(self.env)
 
@@ -211,16 +215,17 @@ class RunWithFakeQemu(unittest.TestCase):
         import contextlib
         import io
         os.environ["FAKE_QEMU_MODE"] = mode
-        err, start = io.StringIO(), time.time()
+        err, start = io.StringIO(), time.monotonic()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            rc = vm.main(["--kernel", self.kernel, "--out", self.out, "--timeout", "60",
-                          "--hang", "2", "-q", "true"])
-        return rc, err.getvalue(), time.time() - start
+            rc = vm.main(["--kernel", self.kernel, "--out", self.out, "--timeout", "5",
+                          "--hang", "0.5", "-q", "true"])
+        return rc, err.getvalue(), time.monotonic() - start
 
     def test_a_stopped_heartbeat_ends_the_vm_as_hung(self):
         rc, err, secs = self.run_vm("hang")
+        # ended by its heartbeat (0.5 s of silence), not by its 5 s timeout
+        self.assertLess(secs, 5)
         self.assertEqual(rc, 124)
-        self.assertLess(secs, 30)
         self.assertIn("HUNG", err)
         self.assertTrue(os.path.exists(os.path.join(self.out, "hung")))
         with open(os.path.join(self.out, "cpus-at-timeout.txt")) as f:
