@@ -99,5 +99,9 @@ printf '  %s\n' "${times[@]}"
 for f in summary.txt debug-summary.txt; do
 	[ -f "$RES/$f" ] && { echo; cat "$RES/$f"; }
 done
+# the stage times again, compact, where a log's last lines (all CI keeps)
+# show them next to the verdict; a failed stage's exit status in brackets
 echo
+awk -F'\t' '{ printf "%s %ss%s  ", $1, $3, ($2 != 0 ? "[exit " $2 "]" : ""); t += $3 }
+	END { printf "= %d min\n", t / 60 }' "$STAGES" | fold -s -w 100 | sed 's/^/stage times: /'
 exec python3 -m harness.results verdict "$RES"
