@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare
+.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
 
 all: deps source kernel selftests demo
 
@@ -101,3 +101,7 @@ bench: selftests
 # The same on Debian's linux-source-6.12 too, with ratios ours/mainline
 bench-compare: selftests
 	scripts/bench.py --compare $(if $(CONFIGS),--configs $(CONFIGS)) $(BENCH_ARGS)
+# Where the leaf-only DELETE and MOVE spend their time, ours against 6.12
+# (ftrace's function profiler; two more kernel builds), e.g. CONFIGS=svm-tdp-mmu
+bench-profile: selftests
+	scripts/bench-profile.py $(if $(CONFIGS),--configs $(CONFIGS)) $(BENCH_ARGS)

@@ -110,6 +110,10 @@ SCRIPT_MUTATIONS = [
      "the test kernel's user space counts as a nested guest"),
     ("scripts/vm.py", "for s in samples for rip, cpl in s.values())", "for s in samples[-1:] for rip, cpl in s.values())",
      "one sample in a nested guest is enough"),
+    ("scripts/vm.py", "if args.freeze and stopped(monitor):", "if False:",
+     "a VM stopped under --freeze is waited on until its timeout"),
+    ("scripts/vm.py", 'snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-triple-fault.txt"))',
+     'snapshot = "none"', "a triple fault under --freeze leaves no registers"),
     ("scripts/matrix.py", 'os.path.exists(os.path.join(bout, "hung"))', 'os.path.exists(os.path.join(out, "hung"))',
      "a hung VM after the first is not named"),
 ]

@@ -9,6 +9,8 @@
 #                        patches/upstream/repro/, without and with the fixes,
 #                        each booted in the shadow-MMU configurations; prints
 #                        what the debug check reported (by hand, ~25 min)
+#   upstream.sh pristine the pinned 6.12 without the fixes, in a worktree;
+#                        prints its path
 # The tree is build/upstream/linux (tag 'base' = the pinned tarball); results
 # of check: build/results/upstream.results (pass|fail TAB name TAB detail).
 set -uo pipefail
@@ -124,8 +126,22 @@ repro() {
 	cat "$UP/repro.txt"
 }
 
+# pristine: print the path of a worktree of the pinned 6.12 as Debian ships
+# it, without the fixes (scripts/bench-profile.sh compares with it).
+pristine() {
+	local wt=$UP/pristine
+	tree
+	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$TREE" rev-parse base)" ]; then
+		rm -rf "$wt"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$wt" base >&2 || die "cannot create the worktree $wt"
+	fi
+	echo "$wt"
+}
+
 case ${1:-} in
 check) check ;;
 repro) shift; repro "$@" ;;
-*) die "usage: scripts/upstream.sh check | repro [ITERATIONS]" ;;
+pristine) pristine ;;
+*) die "usage: scripts/upstream.sh check | repro [ITERATIONS] | pristine" ;;
 esac

@@ -66,7 +66,13 @@ def qemu_command(args, out, monitor=None):
     return [
         "qemu-system-x86_64", "-accel", args.accel, "-cpu", "max",
         "-smp", str(args.smp), "-m", args.mem,
-        "-nographic", "-no-reboot", "-nic", "none",
+        "-nographic", "-nic", "none",
+    ] + (
+        # a guest reset or power-off stops the VM instead of ending QEMU,
+        # so that the vCPUs' registers at a triple fault can still be read
+        ["-action", "reboot=shutdown,shutdown=pause"] if getattr(args, "freeze", False)
+        else ["-no-reboot"]
+    ) + [
         # a test kernel that dies without a word: QEMU says whether it
         # triple-faulted ("Triple fault", CPU_LOG_RESET), see triple_fault()
         "-d", "cpu_reset", "-D", os.path.join(out, "qemu.log"),
@@ -143,6 +149,14 @@ def hmp(path, command, timeout=10.0):
     return "\n".join(text.split("\n")[1:]).rsplit("(qemu) ", 1)[0]
 
 
+def stopped(monitor):
+    """Whether QEMU stopped the VM at a guest power-off or reset (--freeze)."""
+    try:
+        return "shutdown" in hmp(monitor, "info status", timeout=5)
+    except OSError:
+        return False
+
+
 def cpu_snapshot(monitor, path, samples=3, gap=None):
     """Where every vCPU of a hung VM is: QEMU's register dump of all of
     them, SAMPLES times GAP seconds apart, into PATH. A CPL of 0 at a user
@@ -217,7 +231,7 @@ def run(args):
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        lines, timed_out, hung, echo = [], False, None, args.verbose
+        lines, timed_out, hung, frozen, echo = [], False, None, False, args.verbose
         beat = Heartbeat(os.path.join(out, "heartbeat"), args.hang)
         with open(log_path, "w") as log:
             import selectors
@@ -234,6 +248,9 @@ def run(args):
                     timed_out = True
                     break
                 if not sel.select(timeout=min(left, POLL)):
+                    if args.freeze and stopped(monitor):
+                        frozen = True
+                        break
                     continue
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
@@ -256,6 +273,13 @@ def run(args):
         if hung:
             with open(os.path.join(out, "hung"), "w") as f:
                 f.write("%d\n" % hung)
+        if frozen:
+            # powered off, or stopped at a triple fault of the test kernel
+            if "QEMU logged a triple fault" in triple_fault(os.path.join(out, "qemu.log")):
+                snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-triple-fault.txt"))
+                print("vm: the test kernel triple-faulted; its vCPUs' registers at the fault: %s"
+                      % snapshot, file=sys.stderr)
+            os.killpg(proc.pid, signal.SIGKILL)
         if timed_out:
             snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-timeout.txt"))
             if os.path.isfile(snapshot) and beat.started():
@@ -357,6 +381,10 @@ def main(argv=None):
     p.add_argument("--hang", type=float, default=180, metavar="SECONDS",
                    help="end the VM as hung (exit 124) when guest-init's "
                    "heartbeat (every 10 s) stops for this long; 0: never")
+    p.add_argument("--freeze", action="store_true",
+                   help="stop the VM at a triple fault of the test kernel instead "
+                   "of ending QEMU, and keep its vCPUs' registers at the fault "
+                   "(OUT/cpus-at-triple-fault.txt); for docs/repro, not make check")
     p.add_argument("--fault-injection", metavar="COMM",
                    help="allocations of task COMM fail on purpose (make "
                    "faults): its allocation-failure reports are not splats, "

@@ -150,7 +150,9 @@ class Heartbeat(unittest.TestCase):
 FAKE_QEMU = r'''#!/usr/bin/env python3
 # A stand-in for qemu-system-x86_64: MODE hang beats once, then stops (its
 # monitor still answers with two vCPUs in a nested guest); MODE beat beats
-# every 0.05 s for 1 s (twice the --hang limit), then reports exit status 0.
+# every 0.05 s for 1 s (twice the --hang limit), then reports exit status 0
+# (and stays, stopped, under --freeze's -action); MODE triplefault logs a
+# triple fault and stays, stopped.
 import os, socket, sys, threading, time
 args = sys.argv[1:]
 mon = args[args.index("-monitor") + 1].split(",")[0][len("unix:"):]
@@ -163,18 +165,29 @@ def serve():
         c, _ = srv.accept()
         c.sendall(b"QEMU monitor\r\n(qemu) ")
         line = c.recv(1024)
-        regs = b"".join(b"CPU#%d\r\nRIP=0000000000402a10 RFL=00000002 [-------] CPL=0 II=0\r\n" % n
-                        for n in range(2))
-        c.sendall(line.rstrip(b"\n") + b"\r\n" + regs + b"(qemu) ")
+        if line.startswith(b"info status"):
+            reply = b"VM status: paused (shutdown)\r\n" if stopped.is_set() else b"VM status: running\r\n"
+        else:
+            reply = b"".join(b"CPU#%d\r\nRIP=0000000000402a10 RFL=00000002 [-------] CPL=0 II=0\r\n" % n
+                             for n in range(2))
+        c.sendall(line.rstrip(b"\n") + b"\r\n" + reply + b"(qemu) ")
         c.close()
+stopped = threading.Event()
 threading.Thread(target=serve, daemon=True).start()
 print("[    0.000000] Linux version 6.1.192 (fake)", flush=True)
 print("SLOTZAP-START fake", flush=True)
 def beat(n):
     with open(os.path.join(out, "heartbeat"), "w") as f:
         f.write("%d\n" % n)
-if os.environ["FAKE_QEMU_MODE"] == "hang":
+mode = os.environ["FAKE_QEMU_MODE"]
+if mode == "hang":
     beat(1)
+    time.sleep(600)
+if mode == "triplefault":
+    beat(1)
+    with open(args[args.index("-D") + 1], "a") as f:
+        f.write("Triple fault\n")
+    stopped.set()
     time.sleep(600)
 for n in range(20):
     beat(n)
@@ -182,6 +195,10 @@ for n in range(20):
 with open(os.path.join(out, "exit-status"), "w") as f:
     f.write("0\n")
 print("SLOTZAP-EXIT 0", flush=True)
+if "-action" in args:
+    # reboot=shutdown,shutdown=pause: the powered-off VM stays, stopped
+    stopped.set()
+    time.sleep(600)
 '''
 
 
@@ -211,14 +228,14 @@ class RunWithFakeQemu(unittest.TestCase):
         os.environ.clear()
         os.environ.update(self.env)
 
-    def run_vm(self, mode):
+    def run_vm(self, mode, *extra):
         import contextlib
         import io
         os.environ["FAKE_QEMU_MODE"] = mode
         err, start = io.StringIO(), time.monotonic()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             rc = vm.main(["--kernel", self.kernel, "--out", self.out, "--timeout", "5",
-                          "--hang", "0.5", "-q", "true"])
+                          "--hang", "0.5", "-q"] + list(extra) + ["true"])
         return rc, err.getvalue(), time.monotonic() - start
 
     def test_a_stopped_heartbeat_ends_the_vm_as_hung(self):
@@ -231,6 +248,18 @@ class RunWithFakeQemu(unittest.TestCase):
         with open(os.path.join(self.out, "cpus-at-timeout.txt")) as f:
             self.assertEqual(f.read().count("=== sample"), 3)
         self.assertIn("every vCPU in a nested guest", err)
+
+    def test_freeze_keeps_the_registers_of_a_triple_fault(self):
+        rc, err, _ = self.run_vm("triplefault", "--freeze")
+        self.assertEqual(rc, 125, err)
+        self.assertIn("the test kernel triple-faulted", err)
+        with open(os.path.join(self.out, "cpus-at-triple-fault.txt")) as f:
+            self.assertEqual(f.read().count("=== sample"), 3)
+
+    def test_freeze_ends_a_powered_off_vm(self):
+        rc, err, _ = self.run_vm("beat", "--freeze")
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "cpus-at-triple-fault.txt")))
 
     def test_a_beating_guest_runs_to_its_end(self):
         rc, err, _ = self.run_vm("beat")
