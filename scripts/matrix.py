@@ -46,7 +46,9 @@ def run_boot(config, tests, timeout, kernel, out, scoped=False, sweep=False, mem
     MEM: the VM's memory (vm.py --mem)."""
     cmd = ('guest/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
            '; s=${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
-    argv = ["--config", config, "--out", out, "--kernel", kernel, "--timeout", str(timeout)]
+    # --freeze: a triple fault of the test kernel leaves its vCPUs' registers
+    argv = ["--config", config, "--out", out, "--kernel", kernel, "--timeout", str(timeout),
+            "--freeze"]
     argv += ["--mem", mem] if mem else []
     runner_status = os.path.join(out, "runner.status")
     if sweep:
@@ -129,6 +131,12 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if status == 124 and os.path.exists(os.path.join(bout, "hung")):
             why = "the VM hung (its heartbeat stopped; vCPU registers in %s)" % (
                 os.path.join(bout, "cpus-at-timeout.txt"))
+        fault = os.path.join(bout, "cpus-at-triple-fault.txt")
+        if os.path.exists(fault):
+            with open(fault) as f:
+                first = f.read().split("=== sample 2")[0]
+            why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
+                vm.where_cpus_were(first), fault)
         died = missing[0]
         print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)

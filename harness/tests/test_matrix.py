@@ -55,6 +55,20 @@ class HungVM(FakeVM):
         return r
 
 
+class TripleFaultVM(FakeVM):
+    """A FakeVM whose first boot leaves vm.py --freeze's register dump."""
+
+    def __call__(self, config, tests, timeout, kernel, out):
+        r = super().__call__(config, tests, timeout, kernel, out)
+        if len(self.calls) == 1:
+            with open(os.path.join(out, "cpus-at-triple-fault.txt"), "w") as f:
+                for n in (1, 2):
+                    f.write("=== sample %d at 01:02:03\n" % n)
+                    f.write("CPU#0\nRIP=00000000004031cd RFL=00000002 [-------] CPL=0 II=0\n"
+                            "CPU#1\nRIP=ffffffff81000000 RFL=00000002 [-------] CPL=0 II=0\n")
+        return r
+
+
 class Deaths(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp()
@@ -74,6 +88,14 @@ class Deaths(unittest.TestCase):
         self.assertIn("the VM died", res["b"][1])
         self.assertEqual(res["c"][0], "pass")
         self.assertEqual(fake.calls[1], ["c"])   # b is not run again
+
+    def test_a_triple_fault_is_named_with_the_vcpus_at_the_fault(self):
+        fake = TripleFaultVM(["a", "b"], [(125, {"a": "ok"}, ""), (0, {}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(res["b"][0], "fail")
+        self.assertIn("the test kernel triple-faulted (at the fault: CPU#0 rip=4031cd cpl=0 "
+                      "CPU#1 rip=ffffffff81000000 cpl=0;", res["b"][1])
+        self.assertNotIn("sample 2", res["b"][1])
 
     def test_a_hung_vm_is_named_with_its_vcpu_registers(self):
         fake = HungVM(1, ["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])
