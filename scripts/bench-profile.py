@@ -60,17 +60,28 @@ kvm_mmu_invalidate_mmio_sptes kvm_mmu_slot_gfn_write_protect
 """.split()
 
 STAT = re.compile(r"^\s*(\S+)\s+(\d+)\s+([\d.]+) us\s+([\d.]+) us")
+NAME_WIDTH = 30   # function_stat_show() prints "%-30.30s"
+
+
+def full_name(printed):
+    """The FUNCTIONS entry a name cut to NAME_WIDTH stands for (else as printed)."""
+    if len(printed) < NAME_WIDTH:
+        return printed
+    whole = [f for f in FUNCTIONS if f.startswith(printed)]
+    return whole[0] if len(whole) == 1 else printed
 
 
 def parse_stat(text):
     """ftrace's trace_stat/function* (one file per CPU, concatenated) ->
-    {function: (calls, total microseconds)}, summed over the CPUs."""
+    {function: (calls, total microseconds)}, summed over the CPUs (a
+    function's time is booked on the CPU it returns on)."""
     got = {}
     for line in text.splitlines():
         m = STAT.match(line)
         if m:
-            calls, total = got.get(m.group(1), (0, 0.0))
-            got[m.group(1)] = (calls + int(m.group(2)), total + float(m.group(3)))
+            name = full_name(m.group(1))
+            calls, total = got.get(name, (0, 0.0))
+            got[name] = (calls + int(m.group(2)), total + float(m.group(3)))
     return got
 
 
@@ -81,7 +92,7 @@ def rounds_of(bench_log):
 
 def table(config, ours, theirs, rounds):
     """Markdown rows: function, calls per round and mean us per call on both
-    kernels, ratio of the means; functions by ours' time per round."""
+    kernels, ratio of the means; functions by the larger of their two totals."""
     rows = ["### %s (%d rounds)" % (config, rounds), "",
             "| function | calls/round ours | us/call ours | calls/round 6.12 | us/call 6.12 | ours/6.12 |",
             "|---|---:|---:|---:|---:|---:|"]
@@ -102,13 +113,14 @@ def table(config, ours, theirs, rounds):
     return rows
 
 
-def run(cmd, what, env=None):
+def run(cmd, what, env=None, capture=False):
+    """Run CMD or exit saying WHAT failed; its stdout when CAPTURE."""
     print("==> " + what, file=sys.stderr, flush=True)
-    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE if capture else None, text=True)
     if r.returncode:
         sys.exit("bench-profile: %s failed (exit %d); its output above says why"
                  % (what, r.returncode))
-    return r.stdout.strip()
+    return r.stdout.strip() if capture else None
 
 
 def build():
@@ -116,7 +128,7 @@ def build():
     frags = [os.path.join(TOP, "configs/kvm-test.config"),
              os.path.join(TOP, "configs/kvm-profile.config")]
     tree612 = run([os.path.join(TOP, "scripts/upstream.sh"), "pristine"],
-                  "the pinned 6.12 tree (scripts/upstream.sh pristine)")
+                  "the pinned 6.12 tree (scripts/upstream.sh pristine)", capture=True)
     trees = {"ours": os.path.join(BUILD, "linux"), "6.12": tree612}
     for k in OBJ:
         run([os.path.join(TOP, "setup/build-kernel.sh"), OBJ[k]] + frags,
@@ -132,6 +144,8 @@ def guest_command(reps):
         ": > %s/set_ftrace_filter" % t,
         "for f in %s; do echo $f >> %s/set_ftrace_filter 2>/dev/null; done" % (" ".join(FUNCTIONS), t),
         "cp %s/set_ftrace_filter \"$OUT/filter.txt\"" % t,
+        # an empty filter would profile every function of the kernel
+        "[ -s \"$OUT/filter.txt\" ] || { echo 'no function of FUNCTIONS is traceable'; exit 2; }",
         "echo 1 > %s/function_profile_enabled" % t,
         "%s -q -m 64 -v 1 -s 4K -r %d > \"$OUT/bench.log\" 2>&1; s=$?" % (BENCH, reps),
         "echo 0 > %s/function_profile_enabled" % t,
@@ -172,8 +186,10 @@ def main():
                     rounds[k] = rounds_of(f.read())
             except OSError:
                 stats[k], rounds[k] = {}, 0
-        if rounds["ours"] != rounds["6.12"] or not rounds["ours"]:
-            lines += ["### %s: no comparison (rounds: ours %d, 6.12 %d)" % (c, rounds["ours"], rounds["6.12"]), ""]
+        if rounds["ours"] != rounds["6.12"] or not rounds["ours"] or not all(stats.values()):
+            lines += ["### %s: no comparison (rounds: ours %d, 6.12 %d; profiled functions: "
+                      "ours %d, 6.12 %d)" % (c, rounds["ours"], rounds["6.12"],
+                                             len(stats["ours"]), len(stats["6.12"])), ""]
             continue
         lines += table(c, stats["ours"], stats["6.12"], rounds["ours"]) + [""]
     os.makedirs(OUT, exist_ok=True)

@@ -134,9 +134,8 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         fault = os.path.join(bout, "cpus-at-triple-fault.txt")
         if os.path.exists(fault):
             with open(fault) as f:
-                first = f.read().split("=== sample 2")[0]
-            why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
-                vm.where_cpus_were(first), fault)
+                why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
+                    vm.where_cpus_were(f.read()), fault)
         died = missing[0]
         print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)

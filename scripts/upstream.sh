@@ -127,7 +127,7 @@ repro() {
 }
 
 # pristine: print the path of a worktree of the pinned 6.12 as Debian ships
-# it, without the fixes (scripts/bench-profile.sh compares with it).
+# it, without the fixes (scripts/bench-profile.py compares with it).
 pristine() {
 	local wt=$UP/pristine
 	tree

@@ -70,7 +70,7 @@ def qemu_command(args, out, monitor=None):
     ] + (
         # a guest reset or power-off stops the VM instead of ending QEMU,
         # so that the vCPUs' registers at a triple fault can still be read
-        ["-action", "reboot=shutdown,shutdown=pause"] if getattr(args, "freeze", False)
+        ["-action", "reboot=shutdown,shutdown=pause"] if args.freeze
         else ["-no-reboot"]
     ) + [
         # a test kernel that dies without a word: QEMU says whether it
@@ -149,17 +149,20 @@ def hmp(path, command, timeout=10.0):
     return "\n".join(text.split("\n")[1:]).rsplit("(qemu) ", 1)[0]
 
 
-def stopped(monitor):
-    """Whether QEMU stopped the VM at a guest power-off or reset (--freeze)."""
+def stopped(monitor, errors):
+    """Whether QEMU stopped the VM at a guest power-off or reset (--freeze);
+    a monitor that does not answer is appended to ERRORS, for the timeout's
+    message."""
     try:
         return "shutdown" in hmp(monitor, "info status", timeout=5)
-    except OSError:
+    except OSError as e:
+        errors.append(str(e))
         return False
 
 
-def cpu_snapshot(monitor, path, samples=3, gap=None):
+def cpu_snapshot(monitor, path, samples=3):
     """Where every vCPU of a hung VM is: QEMU's register dump of all of
-    them, SAMPLES times GAP seconds apart, into PATH. A CPL of 0 at a user
+    them, SAMPLES times SAMPLE_GAP seconds apart, into PATH. A CPL of 0 at a user
     address in every sample, on every vCPU, is a guest stuck in nested
     guest mode (docs/platform-bugs.md sections 1 and 3), not in its own
     kernel. Returns PATH, or why there is nothing in it."""
@@ -168,7 +171,7 @@ def cpu_snapshot(monitor, path, samples=3, gap=None):
         with open(path, "w") as f:
             for i in range(samples):
                 if i:
-                    time.sleep(SAMPLE_GAP if gap is None else gap)
+                    time.sleep(SAMPLE_GAP)
                 try:
                     text = hmp(monitor, "info registers -a")
                 except OSError as e:
@@ -221,6 +224,7 @@ def run(args):
     # QEMU's monitor, for the vCPUs' registers of a hung VM (a socket path
     # must be short: not under OUT)
     mondir = tempfile.mkdtemp(prefix="vm-mon-")
+    proc = None
     try:
         monitor = os.path.join(mondir, "hmp")
         cmd = qemu_command(args, out, monitor)
@@ -231,7 +235,10 @@ def run(args):
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        lines, timed_out, hung, frozen, echo = [], False, None, False, args.verbose
+        lines, timed_out, hung, echo = [], False, None, args.verbose
+        # --freeze: the VM stopped at a power-off or reset (QEMU killed,
+        # its last output still read), and at a triple fault of the test kernel
+        frozen, triple, snapshot, monitor_errors = False, False, None, []
         beat = Heartbeat(os.path.join(out, "heartbeat"), args.hang)
         with open(log_path, "w") as log:
             import selectors
@@ -243,14 +250,20 @@ def run(args):
                 if left <= 0:
                     timed_out = True
                     break
-                hung = beat.silent_for()
+                hung = 0 if frozen else beat.silent_for()
                 if hung:
                     timed_out = True
                     break
                 if not sel.select(timeout=min(left, POLL)):
-                    if args.freeze and stopped(monitor):
+                    if args.freeze and not frozen and stopped(monitor, monitor_errors):
                         frozen = True
-                        break
+                        triple = "QEMU logged a triple fault" in triple_fault(
+                            os.path.join(out, "qemu.log"))
+                        if triple:
+                            # a stopped CPU: one sample is all there is
+                            snapshot = cpu_snapshot(
+                                monitor, os.path.join(out, "cpus-at-triple-fault.txt"), samples=1)
+                        os.killpg(proc.pid, signal.SIGKILL)
                     continue
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
@@ -269,17 +282,9 @@ def run(args):
             if buf:
                 lines.append(buf.decode("utf-8", "replace"))
                 log.write(lines[-1] + "\n")
-        snapshot = None
         if hung:
             with open(os.path.join(out, "hung"), "w") as f:
                 f.write("%d\n" % hung)
-        if frozen:
-            # powered off, or stopped at a triple fault of the test kernel
-            if "QEMU logged a triple fault" in triple_fault(os.path.join(out, "qemu.log")):
-                snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-triple-fault.txt"))
-                print("vm: the test kernel triple-faulted; its vCPUs' registers at the fault: %s"
-                      % snapshot, file=sys.stderr)
-            os.killpg(proc.pid, signal.SIGKILL)
         if timed_out:
             snapshot = cpu_snapshot(monitor, os.path.join(out, "cpus-at-timeout.txt"))
             if os.path.isfile(snapshot) and beat.started():
@@ -293,6 +298,10 @@ def run(args):
                 os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:
+        # an exception or ^C: under --freeze a stopped QEMU would stay
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         shutil.rmtree(mondir, ignore_errors=True)
     elapsed = time.time() - start
 
@@ -321,12 +330,22 @@ def run(args):
             "after %.0fs" % (hung, elapsed) if hung else
             "TIMEOUT: killed the VM after %ds" % args.timeout,
             where, snapshot), file=sys.stderr)
+        if monitor_errors:
+            print("vm: --freeze could not ask QEMU's monitor whether the VM had "
+                  "stopped: %s" % monitor_errors[-1], file=sys.stderr)
         return 124
+    if triple:
+        # even after the command's exit status (e.g. in guest-init's power-off)
+        print("vm: the test kernel triple-faulted (command status %s); its vCPUs' "
+              "registers at the fault: %s; %s" % (status, snapshot, where), file=sys.stderr)
+        return 125
     if status is None:
         tail = "\n".join("    " + l for l in lines[-30:])
         print("vm: the guest stopped without reporting an exit status "
-              "(%s; qemu exit %d); last lines:\n%s\n%s" %
-              (triple_fault(os.path.join(out, "qemu.log")), proc.returncode, tail, where),
+              "(%s; %s); last lines:\n%s\n%s" %
+              (triple_fault(os.path.join(out, "qemu.log")),
+               "the VM stopped at a reset or power-off, ended by vm.py" if frozen
+               else "qemu exit %d" % proc.returncode, tail, where),
               file=sys.stderr)
         return 125
     if args.verbose or status or splats:
@@ -384,7 +403,7 @@ def main(argv=None):
     p.add_argument("--freeze", action="store_true",
                    help="stop the VM at a triple fault of the test kernel instead "
                    "of ending QEMU, and keep its vCPUs' registers at the fault "
-                   "(OUT/cpus-at-triple-fault.txt); for docs/repro, not make check")
+                   "(OUT/cpus-at-triple-fault.txt; exit 125); matrix.py uses it")
     p.add_argument("--fault-injection", metavar="COMM",
                    help="allocations of task COMM fail on purpose (make "
                    "faults): its allocation-failure reports are not splats, "

@@ -16,7 +16,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 runs=$1 config=$2
 shift 2
 kernel=${KERNEL:-$TOP/build/obj-test/arch/x86/boot/bzImage}
-cd "$TOP" || exit 1
+cd "$TOP" && mkdir -p build/vm || exit 1
 for i in $(seq "$runs"); do
 	s=$(date +%s)
 	out=build/vm/torture-$i

@@ -8,15 +8,18 @@ _spec = importlib.util.spec_from_file_location(
 bp = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bp)
 
-# two CPUs' trace_stat/function* files, as 6.1's ftrace prints them
-STAT = """  Function                               Hit    Time            Avg             s^2
-  --------                               ---    ----            ---             ---
-  kvm_set_memslot                        200    60000.00 us     300.000 us      12.5 us
-  synchronize_srcu_expedited             300    30000.50 us     100.001 us      4.1 us
-  Function                               Hit    Time            Avg             s^2
-  --------                               ---    ----            ---             ---
-  kvm_set_memslot                        100    36000.00 us     360.000 us      9.0 us
-"""
+def stat_line(name, hits, total, avg):
+    """One row as 6.1's function_stat_show() prints it."""
+    return "  %-30.30s  %10lu    %s    %s    %s\n" % (name, hits, total, avg, "12.5 us")
+
+
+# two CPUs' trace_stat/function* files, in the kernel's layout
+HEAD = ("  Function                               Hit    Time            Avg             s^2\n"
+        "  --------                               ---    ----            ---             ---\n")
+STAT = (HEAD + stat_line("kvm_set_memslot", 200, "60000.00 us", "300.000 us")
+        + stat_line("synchronize_srcu_expedited", 300, "30000.50 us", "100.001 us")
+        + stat_line("kvm_mmu_zap_memslot_pages_and_flush", 2, "1234567 us", "617283.5 us")
+        + HEAD + stat_line("kvm_set_memslot", 100, "36000.00 us", "360.000 us"))
 
 
 class ParseStat(unittest.TestCase):
@@ -24,7 +27,10 @@ class ParseStat(unittest.TestCase):
         got = bp.parse_stat(STAT)
         self.assertEqual(got["kvm_set_memslot"], (300, 96000.0))
         self.assertEqual(got["synchronize_srcu_expedited"], (300, 30000.5))
-        self.assertEqual(len(got), 2)
+        # a name cut to 30 characters is the FUNCTIONS entry it begins;
+        # from 1 s up the total has no decimals
+        self.assertEqual(got["kvm_mmu_zap_memslot_pages_and_flush"], (2, 1234567.0))
+        self.assertEqual(len(got), 3)
 
     def test_rounds_are_the_deletes(self):
         log = ("first touch of 64 MiB by 1 vCPU(s): 3 ms\n"

@@ -62,10 +62,9 @@ class TripleFaultVM(FakeVM):
         r = super().__call__(config, tests, timeout, kernel, out)
         if len(self.calls) == 1:
             with open(os.path.join(out, "cpus-at-triple-fault.txt"), "w") as f:
-                for n in (1, 2):
-                    f.write("=== sample %d at 01:02:03\n" % n)
-                    f.write("CPU#0\nRIP=00000000004031cd RFL=00000002 [-------] CPL=0 II=0\n"
-                            "CPU#1\nRIP=ffffffff81000000 RFL=00000002 [-------] CPL=0 II=0\n")
+                f.write("=== sample 1 at 01:02:03\n"
+                        "CPU#0\nRIP=00000000004031cd RFL=00000002 [-------] CPL=0 II=0\n"
+                        "CPU#1\nRIP=ffffffff81000000 RFL=00000002 [-------] CPL=0 II=0\n")
         return r
 
 
@@ -95,7 +94,6 @@ class Deaths(unittest.TestCase):
         self.assertEqual(res["b"][0], "fail")
         self.assertIn("the test kernel triple-faulted (at the fault: CPU#0 rip=4031cd cpl=0 "
                       "CPU#1 rip=ffffffff81000000 cpl=0;", res["b"][1])
-        self.assertNotIn("sample 2", res["b"][1])
 
     def test_a_hung_vm_is_named_with_its_vcpu_registers(self):
         fake = HungVM(1, ["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])

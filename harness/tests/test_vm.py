@@ -32,7 +32,7 @@ class TripleFault(unittest.TestCase):
 
     def test_qemu_writes_the_log_into_the_vm_directory(self):
         class Args:
-            accel, smp, mem, kernel, append = "tcg", 2, "4G", "bzImage", ""
+            accel, smp, mem, kernel, append, freeze = "tcg", 2, "4G", "bzImage", "", False
         cmd = vm.qemu_command(Args, "/out")
         self.assertEqual(cmd[cmd.index("-D") + 1], "/out/qemu.log")
         self.assertEqual(cmd[cmd.index("-d") + 1], "cpu_reset")
@@ -40,10 +40,21 @@ class TripleFault(unittest.TestCase):
 
     def test_monitor_socket_only_when_asked(self):
         class Args:
-            accel, smp, mem, kernel, append = "tcg", 2, "4G", "bzImage", ""
+            accel, smp, mem, kernel, append, freeze = "tcg", 2, "4G", "bzImage", "", False
         self.assertNotIn("-monitor", vm.qemu_command(Args, "/out"))
         cmd = vm.qemu_command(Args, "/out", "/tmp/m/hmp")
         self.assertEqual(cmd[cmd.index("-monitor") + 1], "unix:/tmp/m/hmp,server=on,wait=off")
+
+    def test_freeze_stops_the_vm_instead_of_ending_qemu(self):
+        class Args:
+            accel, smp, mem, kernel, append, freeze = "tcg", 2, "4G", "bzImage", "", False
+        cmd = vm.qemu_command(Args, "/out")
+        self.assertIn("-no-reboot", cmd)
+        self.assertNotIn("-action", cmd)
+        Args.freeze = True
+        cmd = vm.qemu_command(Args, "/out")
+        self.assertNotIn("-no-reboot", cmd)
+        self.assertEqual(cmd[cmd.index("-action") + 1], "reboot=shutdown,shutdown=pause")
 
 
 def dump(*samples):
@@ -152,7 +163,8 @@ FAKE_QEMU = r'''#!/usr/bin/env python3
 # monitor still answers with two vCPUs in a nested guest); MODE beat beats
 # every 0.05 s for 1 s (twice the --hang limit), then reports exit status 0
 # (and stays, stopped, under --freeze's -action); MODE triplefault logs a
-# triple fault and stays, stopped.
+# triple fault and stays, stopped (without -action: exits, as -no-reboot
+# does); MODE latefault reports exit status 0, then triple-faults.
 import os, socket, sys, threading, time
 args = sys.argv[1:]
 mon = args[args.index("-monitor") + 1].split(",")[0][len("unix:"):]
@@ -183,18 +195,24 @@ mode = os.environ["FAKE_QEMU_MODE"]
 if mode == "hang":
     beat(1)
     time.sleep(600)
-if mode == "triplefault":
-    beat(1)
+def triple_fault():
     with open(args[args.index("-D") + 1], "a") as f:
         f.write("Triple fault\n")
+    if "-action" not in args:
+        sys.exit(0)
     stopped.set()
     time.sleep(600)
+if mode == "triplefault":
+    beat(1)
+    triple_fault()
 for n in range(20):
     beat(n)
     time.sleep(0.05)
 with open(os.path.join(out, "exit-status"), "w") as f:
     f.write("0\n")
 print("SLOTZAP-EXIT 0", flush=True)
+if mode == "latefault":
+    triple_fault()
 if "-action" in args:
     # reboot=shutdown,shutdown=pause: the powered-off VM stays, stopped
     stopped.set()
@@ -250,16 +268,29 @@ class RunWithFakeQemu(unittest.TestCase):
         self.assertIn("every vCPU in a nested guest", err)
 
     def test_freeze_keeps_the_registers_of_a_triple_fault(self):
-        rc, err, _ = self.run_vm("triplefault", "--freeze")
+        rc, err, _ = self.run_vm("triplefault", "--freeze", "--hang", "0")
         self.assertEqual(rc, 125, err)
         self.assertIn("the test kernel triple-faulted", err)
         with open(os.path.join(self.out, "cpus-at-triple-fault.txt")) as f:
-            self.assertEqual(f.read().count("=== sample"), 3)
+            self.assertEqual(f.read().count("=== sample"), 1)
 
-    def test_freeze_ends_a_powered_off_vm(self):
-        rc, err, _ = self.run_vm("beat", "--freeze")
+    def test_a_triple_fault_after_the_exit_status_still_fails(self):
+        rc, err, _ = self.run_vm("latefault", "--freeze", "--hang", "0")
+        self.assertEqual(rc, 125, err)
+        self.assertIn("the test kernel triple-faulted (command status 0)", err)
+
+    def test_without_freeze_a_triple_fault_leaves_no_registers(self):
+        rc, err, _ = self.run_vm("triplefault", "--hang", "0")
+        self.assertEqual(rc, 125, err)
+        self.assertIn("QEMU logged a triple fault", err)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "cpus-at-triple-fault.txt")))
+
+    def test_freeze_ends_a_powered_off_vm_after_its_last_output(self):
+        rc, err, _ = self.run_vm("beat", "--freeze", "--hang", "0")
         self.assertEqual(rc, 0, err)
         self.assertFalse(os.path.exists(os.path.join(self.out, "cpus-at-triple-fault.txt")))
+        with open(os.path.join(self.out, "console.log")) as f:
+            self.assertEqual(f.read().splitlines()[-1], "SLOTZAP-EXIT 0")
 
     def test_a_beating_guest_runs_to_its_end(self):
         rc, err, _ = self.run_vm("beat")
