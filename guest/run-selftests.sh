@@ -81,6 +81,30 @@ lookup() {
 # reported as flaky. docs/platform-bugs.md.
 . "$TOP/guest/platform-trace.sh"
 trace_watch
+
+# threads_at SECS PID LOG: if the test that timeout PID runs is still there
+# SECS seconds from now (its limit is near), append where each of its
+# threads is to LOG: state, CPU, scheduling policy, wait channel, the
+# system call it is in and its kernel stack. A hung test then says where
+# it hung before it is killed (its own buffered output dies with it).
+threads_at() {
+	local i p t f
+	for ((i = 0; i < $1; i++)); do
+		sleep 1
+		kill -0 "$2" 2>/dev/null || return 0
+	done
+	for p in $(pgrep -P "$2"); do
+		echo "=== threads of pid $p ($(cat /proc/$p/comm 2>/dev/null)) after $1 s"
+		for t in /proc/$p/task/*; do
+			# stat: after the ')' of comm, field 3 is the state, 39 the CPU, 41 the policy
+			f=$(sed 's/.*) //' $t/stat 2>/dev/null)
+			echo "tid ${t##*/} $(cat $t/comm 2>/dev/null) state=$(cut -d' ' -f1 <<< "$f")" \
+				"cpu=$(cut -d' ' -f37 <<< "$f") policy=$(cut -d' ' -f39 <<< "$f")" \
+				"wchan=$(cat $t/wchan 2>/dev/null) syscall=$(cut -d' ' -f1 $t/syscall 2>/dev/null)"
+			sed 's/^/    /' $t/stack 2>/dev/null
+		done
+	done >> "$3"
+}
 sysmap=${OUT:-/nonexistent}/System.map
 
 mkdir -p "$results/logs"
@@ -126,8 +150,14 @@ for t in "${tests[@]}"; do
 		try=$((try + 1))
 		trace_clear
 		start=$(date +%s.%N)
-		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null
+		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null &
+		tpid=$!
+		threads_at $((tmo > 10 ? tmo - 5 : tmo)) $tpid "$log" &
+		dpid=$!
+		wait $tpid
 		rc=$?
+		kill $dpid 2>/dev/null
+		wait $dpid 2>/dev/null
 		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 		echo "exit=$rc seconds=$secs" >> "$log"
 		[ $rc -eq 0 ] || [ $rc -eq 4 ] && break
