@@ -141,6 +141,8 @@ def guest_command(reps):
     t = "/sys/kernel/tracing"
     return "; ".join([
         "[ -d %s/trace_stat ] || mount -t tracefs nodev %s" % (t, t),
+        "[ -e %s/function_profile_enabled ] || { echo 'this kernel has no function "
+        "profiler (configs/kvm-profile.config)'; exit 2; }" % t,
         ": > %s/set_ftrace_filter" % t,
         "for f in %s; do echo $f >> %s/set_ftrace_filter 2>/dev/null; done" % (" ".join(FUNCTIONS), t),
         "cp %s/set_ftrace_filter \"$OUT/filter.txt\"" % t,
