@@ -119,7 +119,7 @@ SCRIPT_MUTATIONS = [
     ("scripts/vm.py", "    if triple:\n", "    if False:\n",
      "a triple fault after the command's exit status passes"),
     ("scripts/vm.py", "                        os.killpg(proc.pid, signal.SIGKILL)\n                    continue",
-     "                        break\n                    continue",
+     "                        os.killpg(proc.pid, signal.SIGKILL)\n                        break\n                    continue",
      "a stopped VM's last output is not read"),
     ("scripts/matrix.py", "        if os.path.exists(fault):", "        if False:",
      "a triple fault of the test kernel is not named"),

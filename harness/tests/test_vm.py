@@ -164,7 +164,9 @@ FAKE_QEMU = r'''#!/usr/bin/env python3
 # every 0.05 s for 1 s (twice the --hang limit), then reports exit status 0
 # (and stays, stopped, under --freeze's -action); MODE triplefault logs a
 # triple fault and stays, stopped (without -action: exits, as -no-reboot
-# does); MODE latefault reports exit status 0, then triple-faults.
+# does); MODE latefault reports exit status 0, then triple-faults; MODE
+# lastword writes exit status 0, then prints its last line and powers off
+# while vm.py asks the monitor whether it stopped.
 import os, socket, sys, threading, time
 args = sys.argv[1:]
 mon = args[args.index("-monitor") + 1].split(",")[0][len("unix:"):]
@@ -178,6 +180,10 @@ def serve():
         c.sendall(b"QEMU monitor\r\n(qemu) ")
         line = c.recv(1024)
         if line.startswith(b"info status"):
+            if mode == "lastword" and not stopped.is_set():
+                # the guest's last line, and its power-off, while vm.py asks
+                print("SLOTZAP-EXIT 0", flush=True)
+                stopped.set()
             reply = b"VM status: paused (shutdown)\r\n" if stopped.is_set() else b"VM status: running\r\n"
         else:
             reply = b"".join(b"CPU#%d\r\nRIP=0000000000402a10 RFL=00000002 [-------] CPL=0 II=0\r\n" % n
@@ -185,13 +191,13 @@ def serve():
         c.sendall(line.rstrip(b"\n") + b"\r\n" + reply + b"(qemu) ")
         c.close()
 stopped = threading.Event()
+mode = os.environ["FAKE_QEMU_MODE"]
 threading.Thread(target=serve, daemon=True).start()
 print("[    0.000000] Linux version 6.1.192 (fake)", flush=True)
 print("SLOTZAP-START fake", flush=True)
 def beat(n):
     with open(os.path.join(out, "heartbeat"), "w") as f:
         f.write("%d\n" % n)
-mode = os.environ["FAKE_QEMU_MODE"]
 if mode == "hang":
     beat(1)
     time.sleep(600)
@@ -210,6 +216,8 @@ for n in range(20):
     time.sleep(0.05)
 with open(os.path.join(out, "exit-status"), "w") as f:
     f.write("0\n")
+if mode == "lastword":
+    time.sleep(600)
 print("SLOTZAP-EXIT 0", flush=True)
 if mode == "latefault":
     triple_fault()
@@ -284,6 +292,12 @@ class RunWithFakeQemu(unittest.TestCase):
         self.assertEqual(rc, 125, err)
         self.assertIn("QEMU logged a triple fault", err)
         self.assertFalse(os.path.exists(os.path.join(self.out, "cpus-at-triple-fault.txt")))
+
+    def test_freeze_reads_the_last_output_of_a_stopped_vm(self):
+        rc, err, _ = self.run_vm("lastword", "--freeze", "--hang", "0")
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(self.out, "console.log")) as f:
+            self.assertEqual(f.read().splitlines()[-1], "SLOTZAP-EXIT 0")
 
     def test_freeze_ends_a_powered_off_vm_after_its_last_output(self):
         rc, err, _ = self.run_vm("beat", "--freeze", "--hang", "0")
