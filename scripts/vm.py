@@ -85,12 +85,19 @@ def qemu_command(args, out, monitor=None):
     ] + (["-monitor", "unix:%s,server=on,wait=off" % monitor] if monitor else [])
 
 
-def triple_fault(qemu_log):
-    """What QEMU's -d cpu_reset log says about a guest that stopped."""
+def triple_faults(qemu_log):
+    """How many triple faults QEMU's -d cpu_reset log holds (None: no log)."""
     try:
         with open(qemu_log, errors="replace") as f:
-            n = sum(1 for line in f if line.startswith("Triple fault"))
+            return sum(1 for line in f if line.startswith("Triple fault"))
     except OSError:
+        return None
+
+
+def triple_fault(qemu_log):
+    """What QEMU's -d cpu_reset log says about a guest that stopped."""
+    n = triple_faults(qemu_log)
+    if n is None:
         return "no QEMU log"
     return ("QEMU logged a triple fault of the test kernel" if n else
             "no triple fault in QEMU's log: a panic or a reset by the guest")
@@ -257,8 +264,7 @@ def run(args):
                 if not sel.select(timeout=min(left, POLL)):
                     if args.freeze and not frozen and stopped(monitor, monitor_errors):
                         frozen = True
-                        triple = "QEMU logged a triple fault" in triple_fault(
-                            os.path.join(out, "qemu.log"))
+                        triple = bool(triple_faults(os.path.join(out, "qemu.log")))
                         if triple:
                             # a stopped CPU: one sample is all there is
                             snapshot = cpu_snapshot(
