@@ -33,19 +33,43 @@ shift $((OPTIND - 1))
 default_timeout=$(sed -n 's/^timeout=//p' "$INST/settings" 2>/dev/null)
 default_timeout=${default_timeout:-120}
 
-# Variants: a NAME+VARIANT line of tests/selftest-args runs binary NAME with
-# other arguments as a test of its own, listed right after NAME.
-variants() {
-	grep -v '^[[:space:]]*#' "$TOP/tests/selftest-args" 2>/dev/null |
-		awk -v t="$1" 'index($1, t "+") == 1 { sub(/@.*/, "", $1); print $1 }' | sort -u
+# Each list file is read once, here: under TCG a process costs tens of
+# milliseconds, and per-test greps cost about a second per test.
+# table FILE: "NAME<TAB>REST" for the first line of FILE naming each test,
+# as NAME or NAME@CONFIG (this configuration; other configurations' lines
+# are dropped), REST with its fields joined by one space. Whole-line
+# comments (#) are skipped.
+table() {
+	awk -v c="$config" '/^[[:space:]]*#/ || NF == 0 { next }
+		{ n = $1; k = index(n, "@"); if (k) { if (substr(n, k + 1) != c) next; n = substr(n, 1, k - 1) }
+		  if (n in seen) next; seen[n] = 1; $1 = ""; sub(/^ +/, ""); print n "\t" $0 }' "$1" 2>/dev/null
 }
+# load ARRAY FILE: ARRAY[NAME]=REST from table FILE
+load() {
+	local -n into=$1
+	local k v
+	while IFS=$'\t' read -r k v; do into[$k]=$v; done < <(table "$2")
+}
+declare -A skips=() targs=() basefail=() only=()
+load skips "$TOP/tests/skip-list"
+load targs "$TOP/tests/selftest-args"
+load basefail "$TOP/tests/base-failures"
+[ -n "$scope" ] && load only "$scope"
+
+# Variants: a NAME+VARIANT line of tests/selftest-args runs binary NAME with
+# other arguments as a test of its own, listed right after NAME (variants of
+# one NAME in sorted order).
+mapfile -t allvariants < <(awk '!/^[[:space:]]*#/ && index($1, "+") { sub(/@.*/, "", $1); print $1 }' \
+	"$TOP/tests/selftest-args" 2>/dev/null | sort -u)
 if [ $# -gt 0 ]; then
 	tests=("$@")
 else
 	tests=()
 	while read -r t; do
 		tests+=("$t")
-		mapfile -t -O ${#tests[@]} tests < <(variants "$t")
+		for v in "${allvariants[@]}"; do
+			[[ $v == "$t+"* ]] && tests+=("$v")
+		done
 	done < "$INST/tests.txt"
 fi
 
@@ -55,8 +79,9 @@ elsewhere=()
 if [ -n "$scope" ]; then
 	kept=()
 	for t in "${tests[@]}"; do
-		only=$(grep -v '^[[:space:]]*#' "$scope" | awk -v t="$t" '$1 == t { print $2; exit }')
-		if [ -n "$only" ] && [ "$only" != "$config" ]; then
+		o=${only[$t]:-}
+		o=${o%% *}
+		if [ -n "$o" ] && [ "$o" != "$config" ]; then
 			elsewhere+=("$t")
 		else
 			kept+=("$t")
@@ -64,12 +89,6 @@ if [ -n "$scope" ]; then
 	done
 	tests=("${kept[@]}")
 fi
-
-# first matching line of FILE for test $1 (NAME or NAME@CONFIG), minus the name
-lookup() {
-	grep -v '^[[:space:]]*#' "$2" 2>/dev/null | awk -v t="$1" -v c="$1@$config" \
-		'$1 == t || $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }'
-}
 
 # Retries: the policy is harness/retry.py's, from tests/platform-retries.
 # After a failed run the runner appends the kvm_exit trace lines that the
@@ -87,12 +106,15 @@ trace_watch
 # threads is to LOG: state, CPU, scheduling policy, wait channel, the
 # system call it is in and its kernel stack. A hung test then says where
 # it hung before it is killed (its own buffered output dies with it).
+# It runs in a subshell that the runner ends with SIGTERM when the test is
+# over; the trap ends its one sleep with it.
 threads_at() {
-	local i p t f
-	for ((i = 0; i < $1; i++)); do
-		sleep 1
-		kill -0 "$2" 2>/dev/null || return 0
-	done
+	local p t f s=
+	trap '[ -z "$s" ] || kill $s 2>/dev/null; exit 0' TERM
+	sleep "$1" &
+	s=$!
+	wait $s
+	kill -0 "$2" 2>/dev/null || return 0
 	for p in $(pgrep -P "$2"); do
 		echo "=== threads of pid $p ($(cat /proc/$p/comm 2>/dev/null)) after $1 s"
 		for t in /proc/$p/task/*; do
@@ -118,14 +140,14 @@ echo "# tests: ${tests[*]}"
 n=0 fails=0 retries=0
 for t in "${tests[@]}"; do
 	n=$((n + 1))
-	reason=$(lookup "$t" "$TOP/tests/skip-list")
+	reason=${skips[$t]:-}
 	if [ -n "$reason" ]; then
 		echo "ok $n $t # SKIP $reason"
 		continue
 	fi
 	bin=${t%%+*}
 	if [ ! -x "$INST/$bin" ]; then
-		reason=$(lookup "$t" "$TOP/tests/base-failures")
+		reason=${basefail[$t]:-}
 		if [ -n "$reason" ] && [ "$(git -C "$TOP/build/linux" rev-list --count base..HEAD 2>/dev/null)" = 0 ]; then
 			echo "ok $n $t # SKIP not built on the unpatched base: $reason"
 		else
@@ -134,7 +156,7 @@ for t in "${tests[@]}"; do
 		fi
 		continue
 	fi
-	read -r tmo args <<< "$(lookup "$t" "$TOP/tests/selftest-args")"
+	read -r tmo args <<< "${targs[$t]:-}"
 	tmo=${tmo:-$default_timeout}
 	# leading VAR=value words go to the test's environment
 	envs=()
@@ -149,7 +171,7 @@ for t in "${tests[@]}"; do
 	while :; do
 		try=$((try + 1))
 		trace_clear
-		start=$(date +%s.%N)
+		start=${EPOCHREALTIME/[.,]/}
 		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null &
 		tpid=$!
 		threads_at $((tmo > 10 ? tmo - 5 : tmo)) $tpid "$log" &
@@ -158,7 +180,8 @@ for t in "${tests[@]}"; do
 		rc=$?
 		kill $dpid 2>/dev/null
 		wait $dpid 2>/dev/null
-		secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+		d=$(((${EPOCHREALTIME/[.,]/} - start + 50000) / 100000))   # tenths of a second
+		secs=$((d / 10)).$((d % 10))
 		echo "exit=$rc seconds=$secs" >> "$log"
 		[ $rc -eq 0 ] || [ $rc -eq 4 ] && break
 		trace_hits >> "$log"

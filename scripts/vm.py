@@ -60,6 +60,11 @@ def qemu_command(args, out, monitor=None):
         # (after 2 x 60 s: a loaded host stalls a TCG guest for tens of
         # seconds, e.g. the debug kernel probing its serial port at boot)
         "softlockup_panic=1", "watchdog_thresh=60",
+        # PCI interrupts without ACPI's _PRT (virtio uses MSI anyway): the
+        # i440fx _PRT method is a 128-step AML loop, which the debug kernel
+        # interprets under TCG past ACPICA's 30 s loop limit, twice per
+        # boot (AE_AML_LOOP_TIMEOUT, about 60 s lost per debug VM)
+        "acpi=noirq",
         # splats are told from the command's output by their time stamp
         "printk.time=1", args.append,
     ]).strip()
