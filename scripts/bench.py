@@ -22,10 +22,13 @@ ioctl's latency under nested TCG is bimodal (sub-millisecond, or ~10 ms when
 the nested host is slow to schedule), so few repetitions say little about it.
 
 --compare also builds Debian's linux-source-6.12 (mainline's version of the
-quirk) with the same config fragment into build/obj-612, builds the same
-selftest source against 6.12's selftest library (the file is copied into
-the extracted tree, which stays under build/), runs every configuration on
-both kernels back to back, and adds a ratio table ours/mainline.
+quirk) at the version patches/upstream/BASE pins, the tree that
+scripts/upstream.sh pristine checks out (the package's .deb is downloaded,
+not installed, when another version is installed), with the same config
+fragment into build/obj-612, builds the same selftest source against 6.12's
+selftest library (the file is copied into that worktree), runs every
+configuration on both kernels back to back, and adds a ratio table
+ours/mainline. make bench-profile profiles the same 6.12 tree.
 
 Output in build/bench/ (--out): results.csv, results.md, bench.png (gnuplot),
 compare.csv and compare.md with --compare, raw/KERNEL-CONFIG/ (the
@@ -47,14 +50,13 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 OUT = os.path.join(BUILD, "bench")
 SRC61 = os.environ.get("SLOTZAP_KSRC", os.path.join(BUILD, "linux"))
-TAR612 = "/usr/src/linux-source-6.12.tar.xz"
-SRC612 = os.path.join(BUILD, "src-612/linux-source-6.12")
 TEST = "x86_64/memslot_zap_bench"
 
 KERNELS = {
-    # name -> (kernel tree, obj dir); the headers are obj/usr/include
+    # name -> (kernel tree, obj dir); the headers are obj/usr/include;
+    # prepare_612() fills in 6.12's tree
     "ours": (SRC61, os.path.join(BUILD, "obj-test")),
-    "mainline": (SRC612, os.path.join(BUILD, "obj-612")),
+    "mainline": (None, os.path.join(BUILD, "obj-612")),
 }
 LABEL = {"ours": "6.1+series", "mainline": "6.12"}
 MEMS, VCPUS, SLOTS = (64, 256, 1024), (1, 2, 4), (4, 2048)
@@ -99,27 +101,24 @@ def nice(cmd):
 
 
 def prepare_612():
-    """Extract 6.12 under build/ and build its kernel and UAPI headers."""
-    if not os.path.isdir(SRC612):
-        if not os.path.exists(TAR612):
-            die("%s is missing; install it: apt-get install linux-source-6.12"
-                % TAR612)
-        os.makedirs(os.path.dirname(SRC612), exist_ok=True)
-        run(nice(["tar", "-xJf", TAR612, "-C", os.path.dirname(SRC612)]),
-            "extracting " + TAR612, "check the disk space under build/")
-    # setup/build-kernel.sh wants a git tree; an empty repository will do.
-    if not os.path.exists(os.path.join(SRC612, ".git")):
-        subprocess.run(["git", "init", "-q", SRC612], check=True)
+    """Check out the pinned 6.12 and build its kernel and UAPI headers."""
+    r = subprocess.run([os.path.join(TOP, "scripts/upstream.sh"), "pristine"],
+                       stdout=subprocess.PIPE, text=True)
+    if r.returncode:
+        die("scripts/upstream.sh pristine failed (exit %d); its output above "
+            "says why" % r.returncode)
+    src612 = r.stdout.strip()
+    KERNELS["mainline"] = (src612, KERNELS["mainline"][1])
     run(nice([os.path.join(TOP, "setup/build-kernel.sh"),
               KERNELS["mainline"][1], os.path.join(TOP, "configs/kvm-test.config"),
               "--", "bzImage", "headers_install"]),
         "building the 6.12 kernel in build/obj-612",
         "the output above names the failing file",
-        env=dict(os.environ, SLOTZAP_KSRC=SRC612))
+        env=dict(os.environ, SLOTZAP_KSRC=src612))
 
     # The same selftest source, built against 6.12's selftest library.
     src = os.path.join(SRC61, "tools/testing/selftests/kvm", TEST + ".c")
-    kvm_dir = os.path.join(SRC612, "tools/testing/selftests/kvm")
+    kvm_dir = os.path.join(src612, "tools/testing/selftests/kvm")
     shutil.copy(src, os.path.join(kvm_dir, TEST + ".c"))
     mk = os.path.join(kvm_dir, "Makefile")
     with open(mk) as f:
