@@ -2,13 +2,15 @@
 
 tests/platform-retries holds it, in three kinds of lines:
 
-    signature ID SECTION [symbol=NAME] REGEX
+    signature ID SECTION [symbol=NAME | outside=NAME] REGEX
         what in a failed run's log (the test's output plus the kvm_exit
-        trace lines the runner appends) proves a known bug of the test
-        platform; SECTION points into docs/platform-bugs.md. With
-        symbol=NAME the regex's first group must be an address inside
-        that kernel symbol (looked up in the System.map of the kernel
-        under test; without one the signature never matches).
+        trace lines the runner appends; for a test VM that triple-faulted,
+        the vCPUs' state that scripts/matrix.py writes) proves a known bug
+        of the test platform; SECTION points into docs/platform-bugs.md.
+        With symbol=NAME the regex's first group must be an address inside
+        that kernel symbol, with outside=NAME outside it (looked up in the
+        System.map of the kernel under test; without one the signature
+        never matches).
     never REGEX
         a series assertion: a log that matches is never retried, whatever
         else it shows (a torture violation, a stale read, a refault count).
@@ -56,6 +58,7 @@ class Signature:
     section: str
     regex: re.Pattern
     symbol: str = ""
+    outside: bool = False    # the address must lie outside SYMBOL, not inside
 
 
 @dataclass
@@ -79,17 +82,18 @@ def load(path=POLICY):
             try:
                 if kind == "signature":
                     sid, section, rest = (rest.split(None, 2) + ["", ""])[:3]
-                    symbol = ""
-                    if rest.startswith("symbol="):
+                    symbol, outside = "", False
+                    if rest.startswith(("symbol=", "outside=")):
                         symbol, _, rest = rest.partition(" ")
-                        symbol = symbol[len("symbol="):]
+                        outside = symbol.startswith("outside=")
+                        symbol = symbol.partition("=")[2]
                     if not rest:
                         raise PolicyError("signature %s has no regex" % sid)
                     rx = re.compile(rest.strip())
                     if symbol and rx.groups < 1:
-                        raise PolicyError("signature %s: symbol= needs a group "
-                                          "capturing the address" % sid)
-                    pol.signatures[sid] = Signature(sid, section, rx, symbol)
+                        raise PolicyError("signature %s: symbol= and outside= need a "
+                                          "group capturing the address" % sid)
+                    pol.signatures[sid] = Signature(sid, section, rx, symbol, outside)
                 elif kind == "never":
                     pol.never.append(re.compile(rest))
                 elif kind == "retry":
@@ -140,12 +144,13 @@ def symbol_range(sysmap_text, name):
 
 
 def matched(sig, log, sysmap_text):
-    """Does SIG match LOG (and, with symbol=, point inside its symbol)?"""
+    """Does SIG match LOG (and, with symbol=, point inside its symbol; with
+    outside=, outside it)? Without the symbol in SYSMAP_TEXT, neither holds."""
     for m in sig.regex.finditer(log):
         if not sig.symbol:
             return True
         rng = symbol_range(sysmap_text, sig.symbol)
-        if rng and rng[0] <= int(m.group(1), 16) < rng[1]:
+        if rng and (rng[0] <= int(m.group(1), 16) < rng[1]) != sig.outside:
             return True
     return False
 

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 sys.path.insert(0, vm.TOP)
-from harness import faults, ktap, plan  # noqa: E402
+from harness import faults, ktap, plan, retry  # noqa: E402
 from harness.console import blame_file  # noqa: E402
 from harness.results import counts_line, write_results  # noqa: E402
 
@@ -89,6 +89,33 @@ def sweep_results(config, label):
     return faults.judge(config, last), secs
 
 
+def fault_retry(test, bout, dump, config, seen):
+    """May TEST, which was running when the VM in BOUT triple-faulted with
+    the register dump DUMP, run again in a fresh VM? -> (signature or None,
+    why). The retry policy (harness/retry.py) judges the vCPUs' state at the
+    fault together with the test's log, so a series assertion in the log
+    still forbids it; SEEN: the signatures of its earlier VM deaths."""
+    log = ""
+    try:
+        with open(os.path.join(bout, "logs", test + ".log"), errors="replace") as f:
+            log = f.read()
+    except OSError:
+        pass
+    sysmap = ""
+    try:
+        with open(os.path.join(bout, "System.map"), errors="replace") as f:
+            sysmap = f.read()
+    except OSError:
+        pass
+    evidence = "".join("triple fault: " + line + "\n" for line in vm.cpu_states(dump).splitlines())
+    try:
+        ok, sid, why = retry.decide(retry.load(), test, config, log + evidence, sysmap,
+                                    len(seen) + 1, seen)
+    except (OSError, retry.PolicyError) as e:
+        return None, "the retry policy failed: %s" % e
+    return (sid if ok else None), why
+
+
 def run_config(config, tests, timeout, kernel, label, boot=run_boot):
     """Run TESTS in CONFIG (all when empty) -> ({test: (status, detail)}, wall).
 
@@ -97,11 +124,15 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
     on. When the VM dies before the runner reported every test, the test
     that was running fails (a VM death is never retried: nothing tells a
     series bug that kills the VM from the platform's), and the tests after
-    it run in a fresh VM. At most MAX_BOOTS VMs per configuration.
+    it run in a fresh VM. The one exception: a triple fault whose register
+    dump matches a platform signature of the retry policy that allows it
+    (fault_retry()); the test then runs once more first in the fresh VM, and
+    a pass there is reported as flaky. At most MAX_BOOTS VMs per
+    configuration.
     """
     out = os.path.join(RESULTS, label)
     start = time.time()
-    results, remaining = {}, list(tests)
+    results, remaining, seen = {}, list(tests), {}
     for n in range(1, MAX_BOOTS + 1):
         bout = out if n == 1 else os.path.join(out, "boot%d" % n)
         left = max(300, int(timeout - (time.time() - start)))
@@ -131,14 +162,29 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if status == 124 and os.path.exists(os.path.join(bout, "hung")):
             why = "the VM hung (its heartbeat stopped; vCPU registers in %s)" % (
                 os.path.join(bout, "cpus-at-timeout.txt"))
+        died, sig, decision = missing[0], None, None
         fault = os.path.join(bout, "cpus-at-triple-fault.txt")
         if os.path.exists(fault):
             with open(fault) as f:
-                why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
-                    vm.where_cpus_were(f.read()), fault)
-        died = missing[0]
+                dump = f.read()
+            why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
+                vm.where_cpus_were(dump), fault)
+            if died in results:
+                decision = "it failed already: %s" % results[died][1]
+            else:
+                sig, decision = fault_retry(died, bout, dump, config, seen.get(died, []))
+            if sig and n == MAX_BOOTS:
+                sig, decision = None, "%s matched, but this was the last of %d VMs" % (sig, MAX_BOOTS)
         print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)
+        if sig:
+            print("    %s: retry %s: %s; it runs again first in a fresh VM" % (config, sig, decision),
+                  flush=True)
+            seen.setdefault(died, []).append(sig)
+            remaining = missing
+            continue
+        if decision:
+            print("    %s: %s not run again: %s" % (config, died, decision), flush=True)
         results.setdefault(died, ("fail", "%s while it ran; see %s" % (why, console)))
         remaining = missing[1:]
         if not remaining:
@@ -146,6 +192,10 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if n == MAX_BOOTS:
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
+    for t, sigs in seen.items():
+        if results.get(t, ("",))[0] == "pass":
+            results[t] = ("flaky", "flaky=%s: passed in a fresh VM after the test kernel "
+                          "triple-faulted while it ran (docs/platform-bugs.md)" % ",".join(sigs))
     wall = time.time() - start
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.txt"), "w") as f:

@@ -220,6 +220,28 @@ def where_cpus_were(text):
             "samples: %s" % (len(samples), seen) if nested else seen)
 
 
+def cpu_states(text):
+    """'CPU#N rip=R cpl=C tr=B' per vCPU of the last sample of a register
+    dump (cpu_snapshot(), or vm.py --freeze's at a triple fault), RIP and
+    TR base as 16 hex digits: what the retry policy's signatures on a dead
+    test VM read (tests/platform-retries)."""
+    cpus, cpu = {}, None
+    for line in text.splitlines():
+        if line.startswith("=== sample"):
+            cpus, cpu = {}, None
+        elif line.startswith("CPU#"):
+            cpu = line.split()[0]
+        elif cpu:
+            m = re.match(r"RIP=([0-9a-f]+) .*CPL=(\d)", line)
+            if m:
+                cpus.setdefault(cpu, {}).update(rip=int(m.group(1), 16), cpl=int(m.group(2)))
+            m = re.match(r"TR =[0-9a-f]+ ([0-9a-f]+) ", line)
+            if m:
+                cpus.setdefault(cpu, {})["tr"] = int(m.group(1), 16)
+    return "".join("%s rip=%016x cpl=%d tr=%016x\n" % (c, v["rip"], v["cpl"], v["tr"])
+                   for c, v in sorted(cpus.items()) if len(v) == 3)
+
+
 def run(args):
     out = os.path.abspath(args.out)
     if os.path.isdir(out):

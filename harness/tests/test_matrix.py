@@ -8,7 +8,7 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "scripts"))
 import matrix  # noqa: E402
-from harness.tests.common import text  # noqa: E402
+from harness.tests.common import data, text  # noqa: E402
 
 BOOT_LINE = "[    0.000000] Linux version 6.1.192\n"
 
@@ -68,6 +68,27 @@ class TripleFaultVM(FakeVM):
         return r
 
 
+class L2TrFaultVM(FakeVM):
+    """A FakeVM whose boots in FAULT_BOOTS triple-fault with the registers of
+    the clean-clone check of 2026-12-04: CPU#0 in asm_exc_page_fault with the
+    selftest guest's TR, CPU#1 inside __svm_vcpu_run. LOG: what the test
+    that was running printed before."""
+
+    def __init__(self, fault_boots, tests, scripts, log=""):
+        super().__init__(tests, scripts)
+        self.fault_boots, self.log = fault_boots, log
+
+    def __call__(self, config, tests, timeout, kernel, out):
+        r = super().__call__(config, tests, timeout, kernel, out)
+        if len(self.calls) in self.fault_boots:
+            shutil.copy(data("triple-fault-l2-tr.txt"), os.path.join(out, "cpus-at-triple-fault.txt"))
+            shutil.copy(data("System-2026-12-04.map"), os.path.join(out, "System.map"))
+            os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+            with open(os.path.join(out, "logs", "b.log"), "w") as f:
+                f.write(self.log)
+        return r
+
+
 class Deaths(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp()
@@ -94,6 +115,41 @@ class Deaths(unittest.TestCase):
         self.assertEqual(res["b"][0], "fail")
         self.assertIn("the test kernel triple-faulted (at the fault: CPU#0 rip=4031cd cpl=0 "
                       "CPU#1 rip=ffffffff81000000 cpl=0;", res["b"][1])
+
+    def test_l1_on_l2s_tr_runs_the_test_again_and_a_pass_is_flaky(self):
+        fake = L2TrFaultVM({1}, ["a", "b", "c"], [(125, {"a": "ok"}, ""),
+                                                  (0, {"b": "ok", "c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], ["b", "c"])
+        self.assertEqual(res["b"][0], "flaky")
+        self.assertIn("flaky=l1-on-l2-tr", res["b"][1])
+        self.assertEqual(res["c"][0], "pass")
+
+    def test_l1_on_l2s_tr_twice_fails(self):
+        fake = L2TrFaultVM({1, 2}, ["a", "b", "c"], [(125, {"a": "ok"}, ""), (125, {}, ""),
+                                                     (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(res["b"][0], "fail")
+        self.assertIn("boot2", res["b"][1])
+        self.assertEqual(fake.calls[2], ["c"])
+
+    def test_a_failure_after_the_rerun_stays_a_failure(self):
+        fake = L2TrFaultVM({1}, ["a", "b"], [(125, {"a": "ok"}, ""), (1, {"b": "not ok"}, "")])
+        self.assertEqual(self.run_config(fake)["b"][0], "fail")
+
+    def test_a_violation_in_the_tests_log_forbids_the_rerun(self):
+        fake = L2TrFaultVM({1}, ["a", "b"], [(125, {"a": "ok"}, ""), (0, {}, "")],
+                           log="memory of a deleted memslot changed after DELETE\n")
+        res = self.run_config(fake)
+        self.assertEqual(res["b"][0], "fail")
+        self.assertEqual(len(fake.calls), 1)
+
+    def test_no_rerun_in_the_last_vm(self):
+        fake = L2TrFaultVM({3}, ["a", "b", "c"], [(125, {}, ""), (125, {}, ""), (125, {}, "")])
+        fake.tests = ["a", "b", "c"]
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), matrix.MAX_BOOTS)
+        self.assertEqual(res["c"][0], "fail")
 
     def test_a_hung_vm_is_named_with_its_vcpu_registers(self):
         fake = HungVM(1, ["a", "b"], [(124, {"a": "ok"}, ""), (0, {}, "")])

@@ -150,6 +150,35 @@ class Format(unittest.TestCase):
         with self.assertRaises(retry.PolicyError):
             policy("signature s §1 symbol=f rip 0x1\n")
 
+    def test_outside_needs_a_group_too(self):
+        with self.assertRaises(retry.PolicyError):
+            policy("signature s §1 outside=f rip 0x1\n")
+
+    def test_outside_matches_only_outside_the_symbol(self):
+        pol = policy("signature s §1 outside=__svm_vcpu_run at (ffffffff[0-9a-f]{8})\n"
+                     "retry * s\n")
+        inside, outside = "at ffffffff81443fe8\n", "at ffffffff81444200\n"
+        self.assertFalse(retry.decide(pol, "t", "c", inside, text("System.map"))[0])
+        self.assertTrue(retry.decide(pol, "t", "c", outside, text("System.map"))[0])
+        # no System.map, no proof
+        self.assertFalse(retry.decide(pol, "t", "c", outside, "")[0])
+
+    def test_l2_tr_in_l1_code_at_a_triple_fault(self):
+        pol = retry.load()
+        sm = text("System-2026-12-04.map")
+        fault = ("triple fault: CPU#0 rip=ffffffff81600b04 cpl=0 tr=0000000000003000\n"
+                 "triple fault: CPU#1 rip=ffffffff81444ffc cpl=0 tr=0000000000003000\n")
+        ok, sid, _ = retry.decide(pol, "memslot_torture_test+huge", "svm-shadow", fault, sm)
+        self.assertTrue(ok)
+        self.assertEqual(sid, "l1-on-l2-tr")
+        # L2's TR inside __svm_vcpu_run (between the VMLOADs) proves nothing
+        self.assertFalse(retry.decide(pol, "t", "c", fault.splitlines(True)[1], sm)[0])
+        # the test kernel's own TR proves nothing either
+        own = fault.replace("tr=0000000000003000", "tr=fffffe0000003000")
+        self.assertFalse(retry.decide(pol, "t", "c", own, sm)[0])
+        # and a series assertion beside it forbids the retry
+        self.assertFalse(retry.decide(pol, "t", "c", "3 violations\n" + fault, sm)[0])
+
     def test_symbol_range(self):
         self.assertEqual(retry.symbol_range(text("System.map"), "__svm_vcpu_run"),
                          (0xffffffff81443fe0, 0xffffffff81444100))
