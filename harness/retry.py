@@ -19,7 +19,9 @@ tests/platform-retries holds it, in three kinds of lines:
         matched signature ID; FIGURES are the measurements that justify it.
         runs=N (at most RUNS_CAP) allows N failures on signature ID
         instead of MAX_RUNS, for a signature that proves the platform by
-        itself and whose measured rate makes two in a row too likely.
+        itself, or sits on a stock test's timing assertion on a path the
+        series does not change, and whose measured rate makes two in a
+        row too likely.
 
 A failure is retried only when a listed signature matched and no 'never'
 pattern did; every failed run is judged anew, so each retry needs its own

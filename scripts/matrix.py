@@ -89,18 +89,28 @@ def sweep_results(config, label):
     return faults.judge(config, last), secs
 
 
+# The signatures of the retry policy that judge a dead VM's vCPU state (the
+# evidence fault_retry() writes); no other signature may excuse a VM death.
+VM_SIGNATURES = ("l1-on-l2-tr",)
+POLICY = retry.POLICY
+
+
 def fault_retry(test, bout, dump, config, seen):
     """May TEST, which was running when the VM in BOUT triple-faulted with
     the register dump DUMP, run again in a fresh VM? -> (signature or None,
-    why). The retry policy (harness/retry.py) judges the vCPUs' state at the
-    fault together with the test's log, so a series assertion in the log
-    still forbids it; SEEN: the signatures of its earlier VM deaths."""
-    log = ""
+    why). Only the vCPUs' state at the fault can match a signature, and only
+    one of VM_SIGNATURES, with a retry line of the policy
+    (tests/platform-retries) that allows it for TEST; the test's log can
+    only forbid it (a series assertion), and so can a log that shows runs
+    the runner repeated already, or no log. SEEN: the signatures of its
+    earlier VM deaths."""
     try:
         with open(os.path.join(bout, "logs", test + ".log"), errors="replace") as f:
             log = f.read()
     except OSError:
-        pass
+        return None, "no log of %s to check for series assertions" % test
+    if "=== run " in log:
+        return None, "the runner had run %s again already" % test
     sysmap = ""
     try:
         with open(os.path.join(bout, "System.map"), errors="replace") as f:
@@ -109,10 +119,16 @@ def fault_retry(test, bout, dump, config, seen):
         pass
     evidence = "".join("triple fault: " + line + "\n" for line in vm.cpu_states(dump).splitlines())
     try:
-        ok, sid, why = retry.decide(retry.load(), test, config, log + evidence, sysmap,
-                                    len(seen) + 1, seen)
-    except (OSError, retry.PolicyError) as e:
+        pol = retry.load(POLICY)
+        for rx in pol.never:
+            m = rx.search(log)
+            if m:
+                return None, "series assertion (%s)" % m.group(0)[:80]
+        ok, sid, why = retry.decide(pol, test, config, evidence, sysmap, len(seen) + 1, seen)
+    except (OSError, ValueError, retry.PolicyError) as e:
         return None, "the retry policy failed: %s" % e
+    if ok and sid not in VM_SIGNATURES:
+        return None, "%s judges a test's log, not a dead VM" % sid
     return (sid if ok else None), why
 
 
@@ -193,9 +209,13 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
     for t, sigs in seen.items():
-        if results.get(t, ("",))[0] == "pass":
-            results[t] = ("flaky", "flaky=%s: passed in a fresh VM after the test kernel "
-                          "triple-faulted while it ran (docs/platform-bugs.md)" % ",".join(sigs))
+        st, detail = results.get(t, ("fail", "not run again"))
+        after = "in a fresh VM after the test kernel triple-faulted while it ran (%s)" % ",".join(sigs)
+        if st == "pass":
+            results[t] = ("flaky", "flaky=%s: passed %s" % (",".join(sigs), after))
+        elif st != "fail":
+            # a skip or a flaky pass of the rerun does not clear the death
+            results[t] = ("fail", "%s %s: %s" % (st, after, detail))
     wall = time.time() - start
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.txt"), "w") as f:

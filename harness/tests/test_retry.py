@@ -164,13 +164,21 @@ class Format(unittest.TestCase):
         self.assertFalse(retry.decide(pol, "t", "c", outside, "")[0])
 
     def test_l2_tr_in_l1_code_at_a_triple_fault(self):
-        pol = retry.load()
         sm = text("System-2026-12-04.map")
         fault = ("triple fault: CPU#0 rip=ffffffff81600b04 cpl=0 tr=0000000000003000\n"
                  "triple fault: CPU#1 rip=ffffffff81444ffc cpl=0 tr=0000000000003000\n")
+        # named, but no retry line allows it (it is no proof by itself)
+        ok, _, why = retry.decide(retry.load(), "memslot_torture_test+huge", "svm-shadow", fault, sm)
+        self.assertFalse(ok)
+        self.assertIn("l1-on-l2-tr matched, but no retry", why)
+        with open(retry.POLICY) as f:
+            pol = policy(f.read() + "retry * l1-on-l2-tr\n")
         ok, sid, _ = retry.decide(pol, "memslot_torture_test+huge", "svm-shadow", fault, sm)
         self.assertTrue(ok)
         self.assertEqual(sid, "l1-on-l2-tr")
+        # a zero TR base is no guest's TSS
+        zero = fault.replace("tr=0000000000003000", "tr=0000000000000000")
+        self.assertFalse(retry.decide(pol, "t", "c", zero, sm)[0])
         # L2's TR inside __svm_vcpu_run (between the VMLOADs) proves nothing
         self.assertFalse(retry.decide(pol, "t", "c", fault.splitlines(True)[1], sm)[0])
         # the test kernel's own TR proves nothing either
