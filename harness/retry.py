@@ -4,8 +4,8 @@ tests/platform-retries holds it, in three kinds of lines:
 
     signature ID SECTION [symbol=NAME | outside=NAME] REGEX
         what in a failed run's log (the test's output plus the kvm_exit
-        trace lines the runner appends; for a test VM that triple-faulted,
-        the vCPUs' state that scripts/matrix.py writes) proves a known bug
+        trace lines the runner appends; scripts/matrix.py also matches the
+        vCPUs' state at a triple fault, only to name it) proves a known bug
         of the test platform; SECTION points into docs/platform-bugs.md.
         With symbol=NAME the regex's first group must be an address inside
         that kernel symbol, with outside=NAME outside it (looked up in the

@@ -89,28 +89,11 @@ def sweep_results(config, label):
     return faults.judge(config, last), secs
 
 
-# The signatures of the retry policy that judge a dead VM's vCPU state (the
-# evidence fault_retry() writes); no other signature may excuse a VM death.
-VM_SIGNATURES = ("l1-on-l2-tr",)
-POLICY = retry.POLICY
-
-
-def fault_retry(test, bout, dump, config, seen):
-    """May TEST, which was running when the VM in BOUT triple-faulted with
-    the register dump DUMP, run again in a fresh VM? -> (signature or None,
-    why). Only the vCPUs' state at the fault can match a signature, and only
-    one of VM_SIGNATURES, with a retry line of the policy
-    (tests/platform-retries) that allows it for TEST; the test's log can
-    only forbid it (a series assertion), and so can a log that shows runs
-    the runner repeated already, or no log. SEEN: the signatures of its
-    earlier VM deaths."""
-    try:
-        with open(os.path.join(bout, "logs", test + ".log"), errors="replace") as f:
-            log = f.read()
-    except OSError:
-        return None, "no log of %s to check for series assertions" % test
-    if "=== run " in log:
-        return None, "the runner had run %s again already" % test
+def fault_signatures(bout, dump):
+    """The platform signatures of the retry policy (tests/platform-retries)
+    that the vCPUs' state at a triple fault of the VM in BOUT matches, DUMP
+    being vm.py --freeze's register dump: a diagnosis for the failure line.
+    None of them excuses a VM death (docs/platform-bugs.md §3)."""
     sysmap = ""
     try:
         with open(os.path.join(bout, "System.map"), errors="replace") as f:
@@ -119,17 +102,10 @@ def fault_retry(test, bout, dump, config, seen):
         pass
     evidence = "".join("triple fault: " + line + "\n" for line in vm.cpu_states(dump).splitlines())
     try:
-        pol = retry.load(POLICY)
-        for rx in pol.never:
-            m = rx.search(log)
-            if m:
-                return None, "series assertion (%s)" % m.group(0)[:80]
-        ok, sid, why = retry.decide(pol, test, config, evidence, sysmap, len(seen) + 1, seen)
-    except (OSError, ValueError, retry.PolicyError) as e:
-        return None, "the retry policy failed: %s" % e
-    if ok and sid not in VM_SIGNATURES:
-        return None, "%s judges a test's log, not a dead VM" % sid
-    return (sid if ok else None), why
+        sigs = retry.load().signatures.values()
+        return [s.id for s in sigs if retry.matched(s, evidence, sysmap)]
+    except (OSError, ValueError, retry.PolicyError):
+        return []
 
 
 def run_config(config, tests, timeout, kernel, label, boot=run_boot):
@@ -140,15 +116,13 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
     on. When the VM dies before the runner reported every test, the test
     that was running fails (a VM death is never retried: nothing tells a
     series bug that kills the VM from the platform's), and the tests after
-    it run in a fresh VM. The one exception: a triple fault whose register
-    dump matches a platform signature of the retry policy that allows it
-    (fault_retry()); the test then runs once more first in the fresh VM, and
-    a pass there is reported as flaky. At most MAX_BOOTS VMs per
-    configuration.
+    it run in a fresh VM. At a triple fault the failure names the vCPUs'
+    RIP and CPL and the platform signatures their state matches
+    (fault_signatures()). At most MAX_BOOTS VMs per configuration.
     """
     out = os.path.join(RESULTS, label)
     start = time.time()
-    results, remaining, seen = {}, list(tests), {}
+    results, remaining = {}, list(tests)
     for n in range(1, MAX_BOOTS + 1):
         bout = out if n == 1 else os.path.join(out, "boot%d" % n)
         left = max(300, int(timeout - (time.time() - start)))
@@ -178,29 +152,18 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if status == 124 and os.path.exists(os.path.join(bout, "hung")):
             why = "the VM hung (its heartbeat stopped; vCPU registers in %s)" % (
                 os.path.join(bout, "cpus-at-timeout.txt"))
-        died, sig, decision = missing[0], None, None
+        died = missing[0]
         fault = os.path.join(bout, "cpus-at-triple-fault.txt")
         if os.path.exists(fault):
             with open(fault) as f:
                 dump = f.read()
-            why = "the test kernel triple-faulted (at the fault: %s; registers in %s)" % (
-                vm.where_cpus_were(dump), fault)
-            if died in results:
-                decision = "it failed already: %s" % results[died][1]
-            else:
-                sig, decision = fault_retry(died, bout, dump, config, seen.get(died, []))
-            if sig and n == MAX_BOOTS:
-                sig, decision = None, "%s matched, but this was the last of %d VMs" % (sig, MAX_BOOTS)
+            sigs = fault_signatures(bout, dump)
+            why = "the test kernel triple-faulted (at the fault: %s%s; registers in %s)" % (
+                vm.where_cpus_were(dump),
+                "; matches %s, docs/platform-bugs.md §3, not retried" % ", ".join(sigs) if sigs else "",
+                fault)
         print("    %s: %s while %s ran (boot %d; %s)" % (config, why, died, n, console),
               flush=True)
-        if sig:
-            print("    %s: retry %s: %s; it runs again first in a fresh VM" % (config, sig, decision),
-                  flush=True)
-            seen.setdefault(died, []).append(sig)
-            remaining = missing
-            continue
-        if decision:
-            print("    %s: %s not run again: %s" % (config, died, decision), flush=True)
         results.setdefault(died, ("fail", "%s while it ran; see %s" % (why, console)))
         remaining = missing[1:]
         if not remaining:
@@ -208,14 +171,6 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if n == MAX_BOOTS:
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
-    for t, sigs in seen.items():
-        st, detail = results.get(t, ("fail", "not run again"))
-        after = "in a fresh VM after the test kernel triple-faulted while it ran (%s)" % ",".join(sigs)
-        if st == "pass":
-            results[t] = ("flaky", "flaky=%s: passed %s" % (",".join(sigs), after))
-        elif st != "fail":
-            # a skip or a flaky pass of the rerun does not clear the death
-            results[t] = ("fail", "%s %s: %s" % (st, after, detail))
     wall = time.time() - start
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.txt"), "w") as f:
