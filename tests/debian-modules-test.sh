@@ -1,8 +1,8 @@
 #!/bin/bash
 # The kvm-slotzap modules on Debian's own, unmodified kernel: boot the stock
 # vmlinuz of linux-image-$DEBIAN_ABI under QEMU TCG (-cpu max: AMD SVM with
-# NPT) with scripts/debian-vm.py, the modules under test in its
-# /lib/modules/$DEBIAN_ABI/updates/dkms, and in it:
+# NPT; one CPU, see docs/platform-bugs.md, 4) with scripts/debian-vm.py, the
+# modules under test in its /lib/modules/$DEBIAN_ABI/updates/dkms, and in it:
 #   1. load the stock KVM modules: KVM_X86_QUIRK_SLOT_ZAP_ALL (bit 7) absent;
 #   2. modprobe resolves KVM to the modules under test; reload KVM: ours
 #      are loaded, bit 7 present;
@@ -69,34 +69,6 @@ guest() {
 			[ "$("$CHECK" --which $m | cut -d' ' -f1)" = "$1" ] || return 1
 		done
 	}
-	# Keep one VM open while KVM is loaded. Each first VM and each last VM
-	# flips the kernel's preempt-notifier static key, i.e. live-patches
-	# finish_task_switch(), and under QEMU TCG that hung this kernel now
-	# and then, with the stock modules too (docs/platform-bugs.md, 4).
-	holder=
-	kvm_hold() {
-		local i
-		rm -f /tmp/kvm-held
-		python3 -c 'import fcntl, os, signal
-kvm = os.open("/dev/kvm", os.O_RDWR)
-vm = fcntl.ioctl(kvm, 0xAE01, 0)  # KVM_CREATE_VM
-open("/tmp/kvm-held", "w").close()
-signal.pause()' &
-		holder=$!
-		for i in $(seq 60); do
-			[ -e /tmp/kvm-held ] && return 0
-			sleep 1
-		done
-		echo "kvm_hold: no VM created within 60 s"
-		return 1
-	}
-	kvm_release() {
-		[ -n "$holder" ] || return 0
-		kill "$holder"
-		wait "$holder" 2>/dev/null
-		holder=
-	}
-
 	# guest-init writes the uptime into $OUT/heartbeat every 10 s: a stuck
 	# guest's post-mortem below reads the last one it reached
 	section "guest: $(uname -r), $(nproc) cpus; root: $(findmnt -no FSTYPE /) over the host's 9p root"
@@ -110,7 +82,7 @@ signal.pause()' &
 	section "1. stock modules"
 	# as before the package: the modules under test out of modprobe's sight
 	mv "$MODDIR" /tmp/updates-dkms && depmod "$ABI"
-	modprobe kvm && modprobe kvm_amd && kvm_hold
+	modprobe kvm && modprobe kvm_amd
 	check "stock kvm and kvm_amd load" loaded_is stock
 	"$CHECK" --expect no | tee "$OUT/bit7-before.txt"
 	rc=${PIPESTATUS[0]}
@@ -123,9 +95,7 @@ signal.pause()' &
 	fi
 	mv /tmp/updates-dkms "$MODDIR" && depmod "$ABI"
 	check "modprobe resolves kvm to updates/dkms" test "$(modinfo -n kvm)" = "$MODDIR/kvm.ko"
-	kvm_release
 	modprobe -r kvm_amd kvm && modprobe kvm_amd
-	kvm_hold
 	check "reload: our modules are loaded" loaded_is kvm-slotzap
 	"$CHECK" --expect yes | tee "$OUT/bit7-installed.txt"
 	rc=${PIPESTATUS[0]}
@@ -143,13 +113,12 @@ signal.pause()' &
 	local cfg params t p st n rc
 	while read -r cfg params; do
 		section "3. MMU configuration $cfg: $params"
-		kvm_release
 		modprobe -r kvm_amd kvm
 		# kernel parameters (kvm_amd.npt=0) as module options (npt=0)
 		t=$(echo "$params" | sed -n 's/.*kvm\.tdp_mmu=\([^ ]*\).*/tdp_mmu=\1/p')
 		p=$(echo "$params" | sed -n 's/.*kvm_amd\.npt=\([^ ]*\).*/npt=\1/p')
 		echo "+ modprobe kvm $t; modprobe kvm_amd $p"
-		modprobe kvm $t && modprobe kvm_amd $p && kvm_hold
+		modprobe kvm $t && modprobe kvm_amd $p
 		check "$cfg: our modules loaded with $params" loaded_is kvm-slotzap
 		"$CHECK" --expect yes > "$OUT/bit7-$cfg.txt"
 		rc=$?
@@ -250,7 +219,7 @@ host() {
 	while :; do
 		log "booting Debian's $ABI under QEMU TCG (run $run); qemu-boot.sh in: ${QEMU_CONFIGS:-none}; selftests: ${SELFTESTS:-none}"
 		SELFTESTS=$SELFTESTS QEMU_CONFIGS=$QEMU_CONFIGS \
-			"$TOP/scripts/debian-vm.py" --updates "$mods" --timeout "${SLOTZAP_TIMEOUT:-420}" --out "$out" \
+			"$TOP/scripts/debian-vm.py" --smp 1 --updates "$mods" --timeout "${SLOTZAP_TIMEOUT:-420}" --out "$out" \
 			"SLOTZAP_DEBIAN_MODULES='${SLOTZAP_DEBIAN_MODULES:-}' SELFTESTS='$SELFTESTS' QEMU_CONFIGS='$QEMU_CONFIGS' $TOP/tests/debian-modules-test.sh --guest"
 		rc=$?
 		[ $rc -ne 0 ] || break

@@ -3,10 +3,12 @@
 # loop while another task context-switches all the time. Each first VM and
 # each last VM flips the preempt-notifier static key, i.e. live-patches
 # finish_task_switch(); on Debian's kernel under QEMU TCG that hangs the
-# guest. HOLD=1 keeps one VM open, so the key stays on.
+# two-CPU guest. HOLD=1 keeps one VM open, so the key stays on; a guest
+# with one CPU (--smp 1) does not hang either way.
 # Runs in the Debian guest, with the stock modules:
 #   scripts/debian-vm.py --timeout 300 'docs/repro/vm-create-loop.sh 4000'
 #   scripts/debian-vm.py --timeout 300 'HOLD=1 docs/repro/vm-create-loop.sh 4000'
+#   scripts/debian-vm.py --smp 1 --timeout 300 'docs/repro/vm-create-loop.sh 4000'
 n=${1:-4000}
 modprobe kvm && modprobe kvm_amd || exit 1
 python3 -c '
