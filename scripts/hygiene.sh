@@ -71,6 +71,9 @@ touches_gvt() {
 	git -C "$WT" diff --name-only HEAD~1 HEAD |
 		grep -qE 'kvm_page_track|mmu/page_track|drivers/gpu/drm/i915/gvt/'
 }
+# Only the objects: a single-object target brings 'prepare' along, and with
+# 'prepare' named too make builds the targets one by one, each preparing the
+# tree again (23 times 4 s, of 90 s in all).
 gvt_objs=$(cd "$WT" && ls drivers/gpu/drm/i915/gvt/*.c | sed 's/\.c$/.o/')
 broken= built= built_k=
 for i in "${!patches[@]}"; do
@@ -107,7 +110,7 @@ for i in "${!patches[@]}"; do
 	if touches_gvt; then
 		log "compiling KVM-GT at $name"
 		if SLOTZAP_KSRC=$WT "$TOP/setup/build-kernel.sh" "$BUILD/bisect/obj-gvt" "$TOP/configs/kvm-test.config" \
-				"$TOP/configs/kvmgt.config" -- prepare $gvt_objs; then
+				"$TOP/configs/kvmgt.config" -- $gvt_objs; then
 			result pass "builds KVM-GT $name"
 		else
 			result fail "builds KVM-GT $name" "drivers/gpu/drm/i915/gvt failed to compile in build/bisect/obj-gvt"
