@@ -14,6 +14,7 @@ prints the FAILED lines, the flaky line and 'N passed, N failed, N skipped'
 """
 
 import os
+import re
 import sys
 
 STATUSES = ("pass", "fail", "skip", "flaky", "crashed")
@@ -61,13 +62,16 @@ def counts_line(label, results, wall, extra=""):
 
 
 def read_stages(path):
-    """[(name, rc, seconds, results file)] from stages.tsv."""
+    """[(name, rc, seconds, results file)] from stages.tsv. A row that is not
+    NAME, RC, SECONDS, FILE (a write cut short) is a stage that crashed."""
     stages = []
     with open(path) as f:
-        for line in f:
+        for i, line in enumerate(f, 1):
             parts = line.rstrip("\n").split("\t")
-            if len(parts) == 4:
+            if len(parts) == 4 and re.fullmatch(r"-?\d+", parts[1]):
                 stages.append((parts[0], int(parts[1]), parts[2], parts[3]))
+            else:
+                stages.append(("(row %d of stages.tsv: %r)" % (i, line.rstrip("\n")), 1, "?", ""))
     return stages
 
 

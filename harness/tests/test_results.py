@@ -46,6 +46,14 @@ class Verdict(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("wrote no results", "\n".join(lines))
 
+    def test_a_row_cut_short_is_a_crashed_stage(self):
+        self.write("a.results", "pass\tt1@c\t\n")
+        self.write("stages.tsv", "a\t0\t10\ta.results\nhygiene\t0\t10\n")
+        rc, lines = self.run_verdict()
+        self.assertEqual(rc, 1)
+        self.assertEqual(lines[-1], "1 passed, 1 failed, 0 skipped")
+        self.assertTrue(any("row 2 of stages.tsv" in l and "[crashed]" in l for l in lines))
+
     def test_timeout_is_named(self):
         self.write("stages.tsv", "intel\t124\t1800\tintel.results\n")
         self.assertIn("timed out", "\n".join(self.run_verdict()[1]))
