@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a memslot DELETE or MOVE costs, quirk on (zap-all) and off (leaf-only).
 
-  scripts/bench.py [--configs svm-tdp-mmu,...] [--sweep full|reduced|leaf] [--reps N]
+  scripts/bench.py [--configs svm-tdp-mmu,...] [--sweep full|reduced|leaf|quick] [--reps N]
                    [--mem 64,256] [--compare] [--out DIR] [--report-only]
 
 Runs the series' memslot_zap_bench selftest in the test VM, one boot per
@@ -21,6 +21,16 @@ quirk-off points at 1 vCPU only, cheap enough for many --reps: the DELETE
 ioctl's latency under nested TCG is bimodal (sub-millisecond, or ~10 ms when
 the nested host is slow to schedule), so few repetitions say little about it.
 
+The full and reduced sweeps also run the series' memslot_stall_bench: a
+large, fully mapped memslot (256 and 1024 MiB; reduced: 1024) deleted and
+moved while other vCPUs write 64 MiB each in memslots of their own, quirk on
+and off; its tables give the ioctl time, the writers' longest stall (as a
+sampler thread and as the guest saw it) and their longest pass over their
+memory, which includes faulting back what a zap took. --sweep quick is
+for reviewers, under 30 minutes with --compare: the leaf-only and zap-all
+DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU) and the large memslot at
+128 and 512 MiB, 3 repetitions.
+
 --compare also builds Debian's linux-source-6.12 (mainline's version of the
 quirk) at the version patches/upstream/BASE pins, the tree that
 scripts/upstream.sh pristine checks out (the package's .deb is downloaded,
@@ -31,9 +41,9 @@ configuration on both kernels back to back, and adds a ratio table
 ours/mainline. make bench-profile profiles the same 6.12 tree.
 
 Output in build/bench/ (--out): results.csv, results.md, bench.png (gnuplot),
-compare.csv and compare.md with --compare, raw/KERNEL-CONFIG/ (the
-selftest's output and the console log). Numbers are reported, never
-asserted on.
+stall.csv and stall.md, compare.csv and compare.md with --compare (the
+stall ratios in stall.md), raw/KERNEL-CONFIG/ (the selftests' output and the
+console log). Numbers are reported, never asserted on.
 """
 
 import argparse
@@ -51,6 +61,7 @@ BUILD = os.path.join(TOP, "build")
 OUT = os.path.join(BUILD, "bench")
 SRC61 = os.environ.get("SLOTZAP_KSRC", os.path.join(BUILD, "linux"))
 TEST = "x86_64/memslot_zap_bench"
+STALL = "x86_64/memslot_stall_bench"
 
 KERNELS = {
     # name -> (kernel tree, obj dir); the headers are obj/usr/include;
@@ -61,6 +72,11 @@ KERNELS = {
 LABEL = {"ours": "6.1+series", "mainline": "6.12"}
 MEMS, VCPUS, SLOTS = (64, 256, 1024), (1, 2, 4), (4, 2048)
 OPS = ("delete", "move")
+STALL_WRITER_MIB = 64
+# Writers per configuration in memslot_stall_bench. Under npt=1, two vCPUs
+# in guest mode at once trip QEMU TCG's nested SVM (docs/platform-bugs.md,
+# sections 1 and 2; the unpatched base too), so one writer there.
+STALL_WRITERS = {"svm-shadow": 2}
 
 
 def log(msg):
@@ -81,8 +97,16 @@ def run(cmd, what, fix, **kw):
     log("%s: %.0fs" % (what, time.time() - start))
 
 
+def stall_sweep(kind):
+    """(zap_all, big_mib) points of memslot_stall_bench, cheapest first."""
+    sizes = {"full": (256, 1024), "reduced": (1024,), "quick": (128, 512)}.get(kind, ())
+    return [(z, b) for b in sizes for z in (0, 1)]
+
+
 def sweep(kind):
     """(zap_all, mem_mib, vcpus, slot_kib) points, cheapest first."""
+    if kind == "quick":
+        return [(0, 64, 1, 4), (1, 64, 1, 4)]
     if kind == "full":
         points = [(z, m, v, s) for z in (0, 1) for m in MEMS
                   for v in VCPUS for s in SLOTS]
@@ -116,32 +140,35 @@ def prepare_612():
         "the output above names the failing file",
         env=dict(os.environ, SLOTZAP_KSRC=src612))
 
-    # The same selftest source, built against 6.12's selftest library.
-    src = os.path.join(SRC61, "tools/testing/selftests/kvm", TEST + ".c")
+    # The same selftest sources, built against 6.12's selftest library.
     kvm_dir = os.path.join(src612, "tools/testing/selftests/kvm")
-    shutil.copy(src, os.path.join(kvm_dir, TEST + ".c"))
     mk = os.path.join(kvm_dir, "Makefile")
-    with open(mk) as f:
-        text = f.read()
-    line = "TEST_GEN_PROGS_x86_64 += %s\n" % TEST
-    if line not in text:
-        first = "TEST_GEN_PROGS_x86_64 = "
-        if first not in text:
-            die("%s has no '%s' line to add %s after; has 6.12's Makefile changed?"
-                % (mk, first.strip(), TEST))
-        at = text.index("\n", text.index(first)) + 1
-        with open(mk, "w") as f:
-            f.write(text[:at] + line + text[at:])
+    for test in (TEST, STALL):
+        src = os.path.join(SRC61, "tools/testing/selftests/kvm", test + ".c")
+        shutil.copy(src, os.path.join(kvm_dir, test + ".c"))
+        with open(mk) as f:
+            text = f.read()
+        line = "TEST_GEN_PROGS_x86_64 += %s\n" % test
+        if line not in text:
+            first = "TEST_GEN_PROGS_x86_64 = "
+            if first not in text:
+                die("%s has no '%s' line to add %s after; has 6.12's Makefile changed?"
+                    % (mk, first.strip(), test))
+            at = text.index("\n", text.index(first)) + 1
+            with open(mk, "w") as f:
+                f.write(text[:at] + line + text[at:])
 
 
 def build_bench(kernel):
-    """Build memslot_zap_bench of a kernel tree into build/bench/bin-KERNEL."""
+    """Build the two benchmarks of a kernel tree into build/bench/bin-KERNEL;
+    return their paths (memslot_zap_bench, memslot_stall_bench)."""
     tree, obj = KERNELS[kernel]
     hdr = os.path.join(obj, "usr/include")
-    src = os.path.join(tree, "tools/testing/selftests/kvm", TEST + ".c")
-    if not os.path.exists(src):
-        die("%s is missing: the series is not applied to %s; run 'make source'"
-            % (src, tree))
+    for test in (TEST, STALL):
+        src = os.path.join(tree, "tools/testing/selftests/kvm", test + ".c")
+        if not os.path.exists(src):
+            die("%s is missing: the series is not applied to %s; run 'make source'"
+                % (src, tree))
     if not os.path.isdir(hdr):
         die("no UAPI headers in %s; run 'make selftests' (or --compare for 6.12)"
             % hdr)
@@ -149,21 +176,25 @@ def build_bench(kernel):
     run(nice(["make", "-s", "-C", os.path.join(tree, "tools/testing/selftests/kvm"),
               "OUTPUT=" + out, "LINUX_HDR_PATH=" + hdr + "/",
               "KHDR_INCLUDES=-isystem " + hdr, "-j%d" % os.cpu_count(),
-              os.path.join(out, TEST)]),
-        "building %s for %s" % (TEST, LABEL[kernel]),
+              os.path.join(out, TEST), os.path.join(out, STALL)]),
+        "building the benchmarks for %s" % LABEL[kernel],
         "the compiler output above says why")
-    return os.path.join(out, TEST)
+    return os.path.join(out, TEST), os.path.join(out, STALL)
 
 
-def guest_script(binary, points, reps):
+def guest_script(binaries, points, stall_points, reps, writers):
     """In-guest shell script: each point, repeated up to 3 times if it fails
     (nested SVM under TCG now and then kills a vCPU with KVM_EXIT_SHUTDOWN,
     see docs/platform-bugs.md); what a failed run measured is kept."""
     lines = ["exec >> \"$OUT/bench.log\" 2>&1",
-             "run() { for try in 1 2 3; do echo \"point $*\"; %s \"$@\"; rc=$?;"
-             " echo \"status $rc\"; [ $rc = 0 ] && return; done; }" % binary]
+             "run() { for try in 1 2 3; do echo \"point ${*#*/x86_64/}\"; \"$@\"; rc=$?;"
+             " echo \"status $rc\"; [ $rc = 0 ] && return; done; }"]
     for z, m, v, s in points:
-        lines.append("run -m %d -v %d -s %dK -r %d%s" % (m, v, s, reps, "" if z else " -q"))
+        lines.append("run %s -m %d -v %d -s %dK -r %d%s"
+                     % (binaries[0], m, v, s, reps, "" if z else " -q"))
+    for z, b in stall_points:
+        lines.append("run %s -b %dM -m %dM -v %d -r %d%s"
+                     % (binaries[1], b, STALL_WRITER_MIB, writers, reps, "" if z else " -q"))
     return "\n".join(lines) + "\n"
 
 
@@ -178,16 +209,17 @@ def snapshot_kernel(kernel):
     return copy
 
 
-def run_config(kernel, config, bz, binary, points, reps):
+def run_config(kernel, config, bz, binaries, points, stall_points, reps):
     """Boot one kernel in one MMU configuration and run every point."""
     out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
     script = os.path.join(OUT, "raw", "%s-%s.sh" % (kernel, config))
     os.makedirs(os.path.dirname(script), exist_ok=True)
     with open(script, "w") as f:
-        f.write(guest_script(binary, points, reps))
+        f.write(guest_script(binaries, points, stall_points, reps,
+                             STALL_WRITERS.get(config, 1)))
     load = os.getloadavg()[0]
     log("%s, %s: %d points x %d reps (load %.1f)"
-        % (LABEL[kernel], config, len(points), reps, load))
+        % (LABEL[kernel], config, len(points) + len(stall_points), reps, load))
     start = time.time()
     vm = subprocess.Popen(nice([os.path.join(TOP, "scripts/vm.py"), "-q",
                                 "--config", config, "--kernel", bz,
@@ -226,14 +258,24 @@ def progress(out, seen, start):
     return len(done)
 
 
-def parse(kernel, config):
-    """Results of one run: key -> {metric: [values]}."""
+def parse(kernel, config, stall=None):
+    """Results of one run: key -> {metric: [values]}; memslot_stall_bench's
+    go into @stall, (kernel, config, op, zap_all, big_mib, writers) ->
+    {metric: [values]}."""
     path = os.path.join(OUT, "raw", "%s-%s" % (kernel, config), "bench.log")
     data = {}
     if not os.path.exists(path):
         return data
     with open(path, errors="replace") as f:
         for line in f:
+            if line.startswith("RESULT op=") and stall is not None:
+                r = dict(kv.split("=", 1) for kv in line.split()[1:])
+                key = (kernel, config, r["op"], int(r["quirk"] == "on"),
+                       int(r["big_mib"]), int(r["writers"]))
+                d = stall.setdefault(key, {m: [] for m in STALL_METRICS})
+                for m in STALL_METRICS:
+                    d[m].append(float(r[m]))
+                continue
             if not line.startswith("result "):
                 continue
             r = dict(kv.split("=", 1) for kv in line.split()[1:])
@@ -247,6 +289,7 @@ def parse(kernel, config):
 
 
 METRICS = ("ioctl_us", "retouch_ms", "faults")
+STALL_METRICS = ("ioctl_ms", "stall_ms", "guest_stall_ms", "pass_ms")
 COLUMNS = ["kernel", "config", "op", "quirk", "mem_mib", "vcpus", "slot_kib", "reps"]
 
 
@@ -335,6 +378,62 @@ def write_compare(data):
         for vals in table:
             f.write("| %s | %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %g / %g |\n" % vals)
     return rows
+
+
+def write_stall(stall, compare):
+    """stall.csv and stall.md: memslot_stall_bench, median [min-max] of each
+    point, and with --compare the ratios ours/6.12 of the medians."""
+    order = list(KERNELS)
+    keys = sorted(stall, key=lambda k: (order.index(k[0]), k[1], k[4], -k[3],
+                                        OPS.index(k[2]) if k[2] in OPS else -1))
+    with open(os.path.join(OUT, "stall.csv"), "w") as f:
+        f.write("kernel,config,op,quirk,big_mib,writers,reps," + ",".join(
+            "%s_%s" % (m, s) for m in STALL_METRICS for s in ("median", "min", "max")) + "\n")
+        for k in keys:
+            d = stall[k]
+            row = [LABEL[k[0]], k[1], k[2], "on" if k[3] else "off", str(k[4]), str(k[5]),
+                   str(len(d["pass_ms"]))]
+            row += ["%.3f" % x for m in STALL_METRICS for x in stats(d[m])]
+            f.write(",".join(row) + "\n")
+    with open(os.path.join(OUT, "stall.md"), "w") as f:
+        f.write("# memslot_stall_bench: a large memslot deleted or moved while other "
+                "vCPUs write, median [min-max]\n\n"
+                "ioctl: KVM_SET_USER_MEMORY_REGION (ms); stall: the longest time a "
+                "sampler thread saw a writer make no progress (ms); guest stall: the "
+                "longest gap between two writes as the guest measured it (ms); pass: "
+                "a writer's longest pass over its %d MiB (ms), which includes faulting "
+                "back what a zap took. Op none is a window with no change.\n"
+                % STALL_WRITER_MIB)
+        last = None
+        for k in keys:
+            if k[:2] != last:
+                last = k[:2]
+                f.write("\n## %s, %s (host load %s)\n\n" % (LABEL[k[0]], k[1], load_of(*k[:2]))
+                        + "| op | quirk | MiB | writers | reps | ioctl ms | stall ms "
+                        "| guest stall ms | pass ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+            d = stall[k]
+            cells = ["%s [%s-%s]" % tuple(fmt(x) for x in stats(d[m])) for m in STALL_METRICS]
+            f.write("| %s | %s | %d | %d | %d | %s |\n" % (
+                k[2], "on" if k[3] else "off", k[4], k[5], len(d["pass_ms"]),
+                " | ".join(cells)))
+        if not compare:
+            return
+        f.write("\n## ours (6.1+series) / 6.12, ratio of the medians\n\n"
+                "< 1: ours is faster or stalls the writers less.\n\n"
+                "| config | op | quirk | MiB | ioctl | ioctl min | guest stall | pass |\n"
+                "|---|---|---|--:|--:|--:|--:|--:|\n")
+        for k in keys:
+            peer = ("mainline",) + k[1:]
+            if k[0] != "ours" or k[2] == "none" or peer not in stall:
+                continue
+            r = []
+            for m, fn in (("ioctl_ms", statistics.median), ("ioctl_ms", min),
+                          ("guest_stall_ms", statistics.median),
+                          ("pass_ms", statistics.median)):
+                a, b = fn(stall[k][m]), fn(stall[peer][m])
+                r.append("%.2f" % (a / b) if b else "-")
+            f.write("| %s | %s | %s | %d | %s |\n" % (
+                k[1], k[2], "on" if k[3] else "off", k[4], " | ".join(r)))
 
 
 def plot(data, configs):
@@ -442,17 +541,39 @@ def summary(data, configs, compare_rows):
           % (OUT, ", compare.md" if compare_rows else "", OUT))
 
 
+def stall_summary(stall):
+    """The large memslot: medians of the ioctl, the writers' longest stall
+    and their longest pass, per operation."""
+    print("\nLarge memslot deleted while other vCPUs write (memslot_stall_bench), medians:"
+          "\nioctl ms / the writers' longest stall as the guest saw it ms / their longest"
+          "\npass ms; none = a window with no change.")
+    print("  %-10s %-15s %5s %-5s | %-22s | %-22s | %-22s" % (
+        "kernel", "config", "MiB", "quirk", "none", "delete", "move"))
+    order = list(KERNELS)
+    points = sorted({(k[0], k[1], k[4], k[3], k[5]) for k in stall},
+                    key=lambda p: (order.index(p[0]), p[1], p[2], -p[3]))
+    for kernel, config, big, zap, writers in points:
+        cells = []
+        for op in ("none", "delete", "move"):
+            d = stall.get((kernel, config, op, zap, big, writers))
+            cells.append("-" if not d else "%s / %s / %s" % tuple(
+                fmt(statistics.median(d[m])) for m in ("ioctl_ms", "guest_stall_ms", "pass_ms")))
+        print("  %-10s %-15s %5d %-5s | %-22s | %-22s | %-22s" % (
+            LABEL[kernel], config, big, "on" if zap else "off", *cells))
+    print("Table: %s/stall.md" % OUT)
+
+
 def main():
     global OUT
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", default="svm-shadow,svm-tdp-legacy,svm-tdp-mmu",
                    help="comma-separated names from tests/mmu-configs")
-    p.add_argument("--sweep", choices=("full", "reduced", "leaf"), default="full")
+    p.add_argument("--sweep", choices=("full", "reduced", "leaf", "quick"), default="full")
     p.add_argument("--out", default=os.path.join(BUILD, "bench"),
                    help="output directory (default build/bench)")
-    p.add_argument("--reps", type=int, default=5,
-                   help="DELETE and MOVE rounds per point (default 5)")
+    p.add_argument("--reps", type=int,
+                   help="DELETE and MOVE rounds per point (default 5, 3 for --sweep quick)")
     p.add_argument("--mem", help="only these guest memory sizes, e.g. 64,256")
     p.add_argument("--compare", action="store_true",
                    help="also run Debian's linux-source-6.12 and write ratios")
@@ -462,11 +583,13 @@ def main():
     OUT = os.path.abspath(args.out)
     configs = args.configs.split(",")
     kernels = ["ours", "mainline"] if args.compare else ["ours"]
+    reps = args.reps or (3 if args.sweep == "quick" else 5)
     start = time.time()
     os.makedirs(OUT, exist_ok=True)
 
     if not args.report_only:
         points = sweep(args.sweep)
+        stall_points = stall_sweep(args.sweep)
         if args.mem:
             points = [x for x in points if str(x[1]) in args.mem.split(",")]
         if args.compare:
@@ -474,23 +597,27 @@ def main():
         binaries = {k: build_bench(k) for k in kernels}
         bzimages = {k: snapshot_kernel(k) for k in kernels}
         log("%d points x %d reps x %d configurations x %d kernel(s)"
-            % (len(points), args.reps, len(configs), len(kernels)))
+            % (len(points) + len(stall_points), reps, len(configs), len(kernels)))
         # Both kernels of a configuration back to back: they see the same
         # host load as far as possible.
         for c in configs:
             for k in kernels:
-                run_config(k, c, bzimages[k], binaries[k], points, args.reps)
+                run_config(k, c, bzimages[k], binaries[k], points, stall_points, reps)
 
-    data = {}
+    data, stall = {}, {}
     for k in kernels:
         for c in configs:
-            data.update(parse(k, c))
-    if not data:
+            data.update(parse(k, c, stall))
+    if not data and not stall:
         die("no results under %s/raw; run without --report-only" % OUT)
-    write_results(data)
-    rows = write_compare(data) if args.compare else []
-    plot(data, configs)
-    summary(data, configs, rows)
+    if data:
+        write_results(data)
+        rows = write_compare(data) if args.compare else []
+        plot(data, configs)
+        summary(data, configs, rows)
+    if stall:
+        write_stall(stall, args.compare)
+        stall_summary(stall)
     log("bench: %.0fs" % (time.time() - start))
 
 

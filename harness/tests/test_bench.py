@@ -1,0 +1,80 @@
+import importlib.util
+import os
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_spec = importlib.util.spec_from_file_location("bench", os.path.join(TOP, "scripts/bench.py"))
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+ZAP = ("result op=delete rep=0 mem_mib=64 vcpus=1 slot_kib=4 zap_all=0"
+       " ioctl_ns=300000 retouch_ns=7000000 faults=0\n")
+
+
+def stall_line(op, quirk, ioctl, guest_stall, pass_ms, big=512, writers=1):
+    return ("RESULT op=%s rep=0 quirk=%s tdp=1 big_mib=%d writers=%d writer_mib=64"
+            " ioctl_ms=%s stall_ms=9.0 guest_stall_ms=%s sampler_gap_ms=9.0"
+            " pass_ms=%s map_ms=12000\n" % (op, quirk, big, writers, ioctl, guest_stall, pass_ms))
+
+
+class Sweeps(unittest.TestCase):
+    def test_stall_points(self):
+        self.assertEqual(bench.stall_sweep("full"), [(0, 256), (1, 256), (0, 1024), (1, 1024)])
+        self.assertEqual(bench.stall_sweep("quick"), [(0, 128), (1, 128), (0, 512), (1, 512)])
+        self.assertEqual(bench.stall_sweep("leaf"), [])
+
+    def test_quick_has_the_floor_both_ways(self):
+        self.assertEqual(bench.sweep("quick"), [(0, 64, 1, 4), (1, 64, 1, 4)])
+
+    def test_guest_script(self):
+        s = bench.guest_script(("/b/zap", "/b/stall"), [(0, 64, 1, 4)], [(1, 512), (0, 512)],
+                               3, 2)
+        self.assertIn("run /b/zap -m 64 -v 1 -s 4K -r 3 -q\n", s)
+        self.assertIn("run /b/stall -b 512M -m 64M -v 2 -r 3\n", s)
+        self.assertIn("run /b/stall -b 512M -m 64M -v 2 -r 3 -q\n", s)
+
+
+class Parse(unittest.TestCase):
+    def setUp(self):
+        self.out = tempfile.mkdtemp()
+        self.saved, bench.OUT = bench.OUT, self.out
+
+    def tearDown(self):
+        bench.OUT = self.saved
+
+    def write(self, kernel, config, text):
+        d = os.path.join(self.out, "raw", "%s-%s" % (kernel, config))
+        os.makedirs(d)
+        with open(os.path.join(d, "bench.log"), "w") as f:
+            f.write(text)
+
+    def test_both_benchmarks(self):
+        self.write("ours", "svm-shadow", ZAP + "point x\n" + stall_line("delete", "off", 285, 8.8, 21)
+                   + stall_line("delete", "off", 300, 9.8, 23) + "status 0\n")
+        stall = {}
+        data = bench.parse("ours", "svm-shadow", stall)
+        self.assertEqual(list(data), [("ours", "svm-shadow", "delete", 0, 64, 1, 4)])
+        d = stall[("ours", "svm-shadow", "delete", 0, 512, 1)]
+        self.assertEqual(d["ioctl_ms"], [285.0, 300.0])
+        self.assertEqual(d["guest_stall_ms"], [8.8, 9.8])
+
+    def test_stall_tables_and_ratios(self):
+        self.write("ours", "svm-tdp-mmu", stall_line("delete", "on", 50, 8, 1400)
+                   + stall_line("none", "on", 0, 6, 10))
+        self.write("mainline", "svm-tdp-mmu", stall_line("delete", "on", 100, 8, 700))
+        stall = {}
+        for k in ("ours", "mainline"):
+            bench.parse(k, "svm-tdp-mmu", stall)
+        bench.write_stall(stall, True)
+        with open(os.path.join(self.out, "stall.md")) as f:
+            md = f.read()
+        # ioctl, ioctl min, guest stall, pass: ours / 6.12; op none has no ratio
+        self.assertIn("| svm-tdp-mmu | delete | on | 512 | 0.50 | 0.50 | 1.00 | 2.00 |", md)
+        self.assertNotIn("| svm-tdp-mmu | none |", md)
+        with open(os.path.join(self.out, "stall.csv")) as f:
+            self.assertEqual(len(f.read().splitlines()), 4)
+
+
+if __name__ == "__main__":
+    unittest.main()
