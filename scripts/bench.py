@@ -31,6 +31,16 @@ for reviewers, under 30 minutes with --compare: the leaf-only and zap-all
 DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU) and the large memslot at
 128 and 512 MiB, 3 repetitions.
 
+Every sweep but leaf also boots a real guest under Debian's QEMU in the
+test VM (scripts/qemu-churn.sh, guest/churn-bench.c): the guest writes over
+256 MiB and reports its throughput every 100 ms, 5 s without churn, then
+10 s while it toggles the VGA BAR's memory decoding every 100 ms (QEMU
+deletes and re-creates that memslot each time), quirk on and off; the full
+and reduced sweeps also with transparent huge pages off in the test VM, so
+that KVM maps the guest's RAM with 4 KiB SPTEs. churn.md gives the
+throughput with churn relative to without, churn.png the throughput over
+time.
+
 --compare also builds Debian's linux-source-6.12 (mainline's version of the
 quirk) at the version patches/upstream/BASE pins, the tree that
 scripts/upstream.sh pristine checks out (the package's .deb is downloaded,
@@ -77,6 +87,8 @@ STALL_WRITER_MIB = 64
 # in guest mode at once trip QEMU TCG's nested SVM (docs/platform-bugs.md,
 # sections 1 and 2; the unpatched base too), so one writer there.
 STALL_WRITERS = {"svm-shadow": 2}
+# scripts/qemu-churn.sh's arguments: QUIET_S CHURN_S PERIOD_US MIB
+CHURN_ARGS = (5, 10, 100000, 256)
 
 
 def log(msg):
@@ -101,6 +113,13 @@ def stall_sweep(kind):
     """(zap_all, big_mib) points of memslot_stall_bench, cheapest first."""
     sizes = {"full": (256, 1024), "reduced": (1024,), "quick": (128, 512)}.get(kind, ())
     return [(z, b) for b in sizes for z in (0, 1)]
+
+
+def churn_sweep(kind):
+    """(zap_all, thp) points of scripts/qemu-churn.sh; thp "" leaves the
+    test VM's setting."""
+    thps = {"full": ("", "never"), "reduced": ("", "never"), "quick": ("",)}.get(kind, ())
+    return [(z, t) for t in thps for z in (0, 1)]
 
 
 def sweep(kind):
@@ -182,7 +201,7 @@ def build_bench(kernel):
     return os.path.join(out, TEST), os.path.join(out, STALL)
 
 
-def guest_script(binaries, points, stall_points, reps, writers):
+def guest_script(binaries, points, stall_points, reps, writers, churn_points=()):
     """In-guest shell script: each point, repeated up to 3 times if it fails
     (nested SVM under TCG now and then kills a vCPU with KVM_EXIT_SHUTDOWN,
     see docs/platform-bugs.md); what a failed run measured is kept."""
@@ -195,6 +214,11 @@ def guest_script(binaries, points, stall_points, reps, writers):
     for z, b in stall_points:
         lines.append("run %s -b %dM -m %dM -v %d -r %d%s"
                      % (binaries[1], b, STALL_WRITER_MIB, writers, reps, "" if z else " -q"))
+    for z, thp in churn_points:
+        lines.append("%srun %s %s %s" % ("THP=%s " % thp if thp else "",
+                                         os.path.join(TOP, "scripts/qemu-churn.sh"),
+                                         "on" if z else "off",
+                                         " ".join(str(a) for a in CHURN_ARGS)))
     return "\n".join(lines) + "\n"
 
 
@@ -209,17 +233,18 @@ def snapshot_kernel(kernel):
     return copy
 
 
-def run_config(kernel, config, bz, binaries, points, stall_points, reps):
+def run_config(kernel, config, bz, binaries, points, stall_points, reps, churn_points=()):
     """Boot one kernel in one MMU configuration and run every point."""
     out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
     script = os.path.join(OUT, "raw", "%s-%s.sh" % (kernel, config))
     os.makedirs(os.path.dirname(script), exist_ok=True)
     with open(script, "w") as f:
         f.write(guest_script(binaries, points, stall_points, reps,
-                             STALL_WRITERS.get(config, 1)))
+                             STALL_WRITERS.get(config, 1), churn_points))
     load = os.getloadavg()[0]
     log("%s, %s: %d points x %d reps (load %.1f)"
-        % (LABEL[kernel], config, len(points) + len(stall_points), reps, load))
+        % (LABEL[kernel], config, len(points) + len(stall_points) + len(churn_points),
+           reps, load))
     start = time.time()
     vm = subprocess.Popen(nice([os.path.join(TOP, "scripts/vm.py"), "-q",
                                 "--config", config, "--kernel", bz,
@@ -258,16 +283,28 @@ def progress(out, seen, start):
     return len(done)
 
 
-def parse(kernel, config, stall=None):
+def parse(kernel, config, stall=None, churn=None):
     """Results of one run: key -> {metric: [values]}; memslot_stall_bench's
     go into @stall, (kernel, config, op, zap_all, big_mib, writers) ->
-    {metric: [values]}."""
+    {metric: [values]}; qemu-churn.sh's into @churn, (kernel, config,
+    zap_all, thp) -> {"samples": [(t_ms, phase, pages, toggles)],
+    "result": {key: value} of its CHURN-RESULT line}."""
     path = os.path.join(OUT, "raw", "%s-%s" % (kernel, config), "bench.log")
     data = {}
     if not os.path.exists(path):
         return data
     with open(path, errors="replace") as f:
         for line in f:
+            if line.startswith("CHURN") and churn is not None:
+                r = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+                key = (kernel, config, int(r["quirk"] == "on"), r["thp"])
+                d = churn.setdefault(key, {"samples": [], "result": {}})
+                if line.startswith("CHURN-RESULT"):
+                    d["result"] = r
+                else:
+                    d["samples"].append((int(r["t_ms"]), r["phase"], int(r["pages"]),
+                                         int(r["toggles"])))
+                continue
             if line.startswith("RESULT op=") and stall is not None:
                 r = dict(kv.split("=", 1) for kv in line.split()[1:])
                 key = (kernel, config, r["op"], int(r["quirk"] == "on"),
@@ -436,6 +473,115 @@ def write_stall(stall, compare):
                 k[1], k[2], "on" if k[3] else "off", k[4], " | ".join(r)))
 
 
+def churn_figures(d):
+    """(quiet pages/s [median, min, max], churn pages/s [...], churn/quiet of
+    the medians, toggles/s) of one qemu-churn.sh run; the throughput of each
+    100 ms sample is its pages over the time since the previous sample."""
+    rates = {"quiet": [], "churn": []}
+    prev_t = 0
+    churn_t, toggles = [], []
+    for t, phase, pages, tog in d["samples"]:
+        if t > prev_t:
+            rates[phase].append(pages * 1000.0 / (t - prev_t))
+        if phase == "churn":
+            churn_t.append(t)
+            toggles.append(tog)
+        prev_t = t
+    if not rates["quiet"] or not rates["churn"]:
+        return None
+    q, c = stats(rates["quiet"]), stats(rates["churn"])
+    span = (churn_t[-1] - churn_t[0]) / 1000.0 if len(churn_t) > 1 else 0
+    rate = (toggles[-1] - toggles[0]) / span if span else 0
+    return q, c, c[0] / q[0] if q[0] else 0, rate
+
+
+def write_churn(churn, compare):
+    """churn.md and churn.csv: the real guest's throughput with and without
+    churn; with --compare, ours against 6.12."""
+    order = list(KERNELS)
+    keys = sorted(churn, key=lambda k: (order.index(k[0]), k[1], k[3], -k[2]))
+    rows = []
+    for k in keys:
+        fig = churn_figures(churn[k])
+        if fig:
+            rows.append((k, fig, churn[k]["result"]))
+    with open(os.path.join(OUT, "churn.csv"), "w") as f:
+        f.write("kernel,config,quirk,thp,quiet_median,quiet_min,quiet_max,churn_median,"
+                "churn_min,churn_max,churn_over_quiet,toggles_per_s,deletes,result\n")
+        for k, (q, c, ratio, rate), r in rows:
+            f.write("%s,%s,%s,%s,%s,%s,%.3f,%.2f,%s,%s\n" % (
+                LABEL[k[0]], k[1], "on" if k[2] else "off", k[3],
+                ",".join("%.0f" % x for x in q), ",".join("%.0f" % x for x in c),
+                ratio, rate, r.get("deletes", ""), r.get("result", "")))
+    with open(os.path.join(OUT, "churn.md"), "w") as f:
+        f.write("# A real guest under memslot churn (scripts/qemu-churn.sh)\n\n"
+                "The guest (one vCPU, %d MiB written one word per 4 KiB page, round after "
+                "round) reports the pages it wrote every 100 ms: %d s without churn, then "
+                "%d s while it toggles the VGA BAR's memory decoding every %d ms (QEMU "
+                "deletes and re-creates that memslot each time). Throughput in pages/s, "
+                "median [min-max] of the 100 ms samples; with/without: the ratio of the "
+                "medians; thp: the test VM's transparent huge pages (never: KVM maps the "
+                "guest with 4 KiB SPTEs). The guest's one vCPU also makes the toggles, so "
+                "each toggle's cost in QEMU and KVM is time the workload does not run.\n\n"
+                "| kernel | config | thp | quirk | without churn | with churn | with/without "
+                "| toggles/s | memslot deletes | run |\n|---|---|---|---|--:|--:|--:|--:|--:|---|\n"
+                % (CHURN_ARGS[3], CHURN_ARGS[0], CHURN_ARGS[1], CHURN_ARGS[2] // 1000))
+        for k, (q, c, ratio, rate), r in rows:
+            f.write("| %s | %s | %s | %s | %s [%s-%s] | %s [%s-%s] | %.2f | %.1f | %s | %s |\n" % (
+                LABEL[k[0]], k[1], k[3], "on" if k[2] else "off",
+                *[fmt(x) for x in q], *[fmt(x) for x in c], ratio, rate,
+                r.get("deletes", "-"), r.get("result", "no result")))
+        if compare:
+            f.write("\nours / 6.12, throughput with churn (ratio of the medians; > 1: the "
+                    "guest gets more done on ours):\n\n| config | thp | quirk | ratio |\n"
+                    "|---|---|---|--:|\n")
+            figs = {k: fig for k, fig, _ in rows}
+            for k, fig in figs.items():
+                peer = ("mainline",) + k[1:]
+                if k[0] == "ours" and peer in figs and figs[peer][1][0]:
+                    f.write("| %s | %s | %s | %.2f |\n" % (k[1], k[3], "on" if k[2] else "off",
+                                                         fig[1][0] / figs[peer][1][0]))
+    return rows
+
+
+def plot_churn(churn, configs):
+    """churn.png: the guest's throughput over time, one panel per configuration."""
+    if not shutil.which("gnuplot"):
+        return
+    gp = ["set terminal pngcairo size 1500,500 font ',10'",
+          "set output '%s'" % os.path.join(OUT, "churn.png"),
+          "set multiplot layout 1,%d title 'a real guest under memslot churn: pages written "
+          "per 100 ms (churn from %d s on); solid: 6.1+series, dashed: 6.12'"
+          % (len(configs), CHURN_ARGS[0]),
+          "set key top right", "set xlabel 'time (s)'", "set ylabel 'pages / 100 ms'"]
+    for c in configs:
+        plots = []
+        for k in sorted(k for k in churn if k[1] == c):
+            path = os.path.join(OUT, "churn-%s-%s-%d-%s.dat" % (k[0], c, k[2], k[3] or "default"))
+            with open(path, "w") as f:
+                for t, _, pages, _ in churn[k]["samples"]:
+                    f.write("%g %d\n" % (t / 1000.0, pages))
+            plots.append("'%s' using 1:2 with lines dt %d lc %d title '%s quirk %s thp %s'" % (
+                path, 1 if k[0] == "ours" else 2, 1 if k[2] else 2, LABEL[k[0]],
+                "on" if k[2] else "off", k[3]))
+        gp += ["set title '%s'" % c]
+        gp.append("plot " + ", ".join(plots) if plots else
+                  "set label 1 'no data' at graph 0.5,0.5; plot NaN notitle; unset label 1")
+    gp.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True)
+
+
+def churn_summary(rows):
+    print("\nA real guest under memslot churn (scripts/qemu-churn.sh): pages/s, medians")
+    print("  %-10s %-15s %-7s %-5s %12s %12s %8s %10s" % (
+        "kernel", "config", "thp", "quirk", "no churn", "churn", "ratio", "toggles/s"))
+    for k, (q, c, ratio, rate), r in rows:
+        print("  %-10s %-15s %-7s %-5s %12s %12s %8.2f %10.1f%s" % (
+            LABEL[k[0]], k[1], k[3], "on" if k[2] else "off", fmt(q[0]), fmt(c[0]), ratio,
+            rate, "" if r.get("result") == "pass" else "  (run did not finish)"))
+    print("Table: %s/churn.md, plot: %s/churn.png" % (OUT, OUT))
+
+
 def plot(data, configs):
     """bench.png: DELETE at 1 vCPU, 4 KiB slot, against guest memory."""
     if not shutil.which("gnuplot"):
@@ -590,6 +736,7 @@ def main():
     if not args.report_only:
         points = sweep(args.sweep)
         stall_points = stall_sweep(args.sweep)
+        churn_points = churn_sweep(args.sweep)
         if args.mem:
             points = [x for x in points if str(x[1]) in args.mem.split(",")]
         if args.compare:
@@ -597,18 +744,23 @@ def main():
         binaries = {k: build_bench(k) for k in kernels}
         bzimages = {k: snapshot_kernel(k) for k in kernels}
         log("%d points x %d reps x %d configurations x %d kernel(s)"
-            % (len(points) + len(stall_points), reps, len(configs), len(kernels)))
+            % (len(points) + len(stall_points) + len(churn_points), reps, len(configs),
+               len(kernels)))
+        if churn_points:
+            run([os.path.join(TOP, "setup/build-l2.sh")], "building the nested guest",
+                "the output above says why")
         # Both kernels of a configuration back to back: they see the same
         # host load as far as possible.
         for c in configs:
             for k in kernels:
-                run_config(k, c, bzimages[k], binaries[k], points, stall_points, reps)
+                run_config(k, c, bzimages[k], binaries[k], points, stall_points, reps,
+                           churn_points)
 
-    data, stall = {}, {}
+    data, stall, churn = {}, {}, {}
     for k in kernels:
         for c in configs:
-            data.update(parse(k, c, stall))
-    if not data and not stall:
+            data.update(parse(k, c, stall, churn))
+    if not data and not stall and not churn:
         die("no results under %s/raw; run without --report-only" % OUT)
     if data:
         write_results(data)
@@ -618,6 +770,10 @@ def main():
     if stall:
         write_stall(stall, args.compare)
         stall_summary(stall)
+    if churn:
+        rows = write_churn(churn, args.compare)
+        plot_churn(churn, configs)
+        churn_summary(rows)
     log("bench: %.0fs" % (time.time() - start))
 
 

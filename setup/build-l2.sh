@@ -2,7 +2,8 @@
 # Build what tests/qemu-boot.sh needs besides the test kernel: the preload
 # library that disables KVM_X86_QUIRK_SLOT_ZAP_ALL in an unmodified VMM, and
 # the initramfs of the small guest that QEMU boots inside the test VM (its
-# kernel is the test kernel itself). Output in build/preload and build/l2.
+# kernel is the test kernel itself), with guest/churn-bench.c for
+# scripts/qemu-churn.sh. Output in build/preload and build/l2.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
@@ -26,6 +27,8 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys}
 cp "$BUSYBOX" "$root/bin/busybox"
 cp "$TOP/guest/l2-init" "$root/init"
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/bin/churn-bench" "$TOP/guest/churn-bench.c" ||
+	die "building guest/churn-bench.c (static) failed (gcc and libc6-dev come with 'make deps')"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -9 > "$OUT_L2/initramfs.cpio.gz.tmp"
 mv "$OUT_L2/initramfs.cpio.gz.tmp" "$OUT_L2/initramfs.cpio.gz"

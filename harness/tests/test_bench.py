@@ -35,6 +35,33 @@ class Sweeps(unittest.TestCase):
         self.assertIn("run /b/stall -b 512M -m 64M -v 2 -r 3 -q\n", s)
 
 
+class Churn(unittest.TestCase):
+    def test_guest_script_lines(self):
+        s = bench.guest_script(("/b/zap", "/b/stall"), [], [], 3, 1, [(0, ""), (1, "never")])
+        churn = os.path.join(bench.TOP, "scripts/qemu-churn.sh")
+        self.assertIn("\nrun %s off 5 10 100000 256\n" % churn, s)
+        self.assertIn("\nTHP=never run %s on 5 10 100000 256\n" % churn, s)
+
+    def test_sweeps(self):
+        self.assertEqual(bench.churn_sweep("quick"), [(0, ""), (1, "")])
+        self.assertEqual(bench.churn_sweep("leaf"), [])
+        self.assertIn((1, "never"), bench.churn_sweep("full"))
+
+    def test_figures(self):
+        # 100 ms samples: quiet at 1000 pages each, churn at 250 and 500;
+        # 4 toggles over the 0.2 s between the first and the last churn sample
+        d = {"samples": [(100, "quiet", 100, 0), (200, "quiet", 100, 0),
+                         (300, "churn", 25, 1), (400, "churn", 50, 3), (500, "churn", 25, 5)]}
+        q, c, ratio, rate = bench.churn_figures(d)
+        self.assertEqual(q, (1000.0, 1000.0, 1000.0))
+        self.assertEqual(c, (250.0, 250.0, 500.0))
+        self.assertAlmostEqual(ratio, 0.25)
+        self.assertAlmostEqual(rate, 20.0)
+
+    def test_no_churn_samples_no_figures(self):
+        self.assertIsNone(bench.churn_figures({"samples": [(100, "quiet", 5, 0)]}))
+
+
 class Parse(unittest.TestCase):
     def setUp(self):
         self.out = tempfile.mkdtemp()
@@ -58,6 +85,19 @@ class Parse(unittest.TestCase):
         d = stall[("ours", "svm-shadow", "delete", 0, 512, 1)]
         self.assertEqual(d["ioctl_ms"], [285.0, 300.0])
         self.assertEqual(d["guest_stall_ms"], [8.8, 9.8])
+
+    def test_churn_lines(self):
+        self.write("ours", "svm-tdp-mmu",
+                   "CHURN quirk=off thp=madvise t_ms=100 phase=quiet pages=9 toggles=0\n"
+                   "CHURN quirk=off thp=madvise t_ms=200 phase=churn pages=4 toggles=1\n"
+                   "CHURN-RESULT quirk=off thp=madvise result=pass period_us=100000 mib=256"
+                   " quirk=off creates=30 deletes=12 moves=0\n")
+        churn = {}
+        bench.parse("ours", "svm-tdp-mmu", {}, churn)
+        d = churn[("ours", "svm-tdp-mmu", 0, "madvise")]
+        self.assertEqual(d["samples"], [(100, "quiet", 9, 0), (200, "churn", 4, 1)])
+        self.assertEqual(d["result"]["deletes"], "12")
+        self.assertEqual(d["result"]["result"], "pass")
 
     def test_stall_tables_and_ratios(self):
         self.write("ours", "svm-tdp-mmu", stall_line("delete", "on", 50, 8, 1400)
