@@ -25,8 +25,9 @@ The full and reduced sweeps also run the series' memslot_stall_bench: a
 large, fully mapped memslot (256 and 1024 MiB; reduced: 1024) deleted and
 moved while other vCPUs write 64 MiB each in memslots of their own, quirk on
 and off; its tables give the ioctl time, the writers' longest stall (as a
-sampler thread and as the guest saw it) and their longest pass over their
-memory, which includes faulting back what a zap took. --sweep quick is
+sampler thread and as the guest saw it) and the time they take from the
+ioctl's start to write as many pages as their memory has, which includes
+faulting back what a zap took. --sweep quick is
 for reviewers, under 30 minutes with --compare: the leaf-only and zap-all
 DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU) and the large memslot at
 128 and 512 MiB, 3 repetitions.
@@ -326,7 +327,7 @@ def parse(kernel, config, stall=None, churn=None):
 
 
 METRICS = ("ioctl_us", "retouch_ms", "faults")
-STALL_METRICS = ("ioctl_ms", "stall_ms", "guest_stall_ms", "pass_ms")
+STALL_METRICS = ("ioctl_ms", "stall_ms", "guest_stall_ms", "sweep_ms")
 COLUMNS = ["kernel", "config", "op", "quirk", "mem_mib", "vcpus", "slot_kib", "reps"]
 
 
@@ -429,7 +430,7 @@ def write_stall(stall, compare):
         for k in keys:
             d = stall[k]
             row = [LABEL[k[0]], k[1], k[2], "on" if k[3] else "off", str(k[4]), str(k[5]),
-                   str(len(d["pass_ms"]))]
+                   str(len(d["sweep_ms"]))]
             row += ["%.3f" % x for m in STALL_METRICS for x in stats(d[m])]
             f.write(",".join(row) + "\n")
     with open(os.path.join(OUT, "stall.md"), "w") as f:
@@ -437,8 +438,9 @@ def write_stall(stall, compare):
                 "vCPUs write, median [min-max]\n\n"
                 "ioctl: KVM_SET_USER_MEMORY_REGION (ms); stall: the longest time a "
                 "sampler thread saw a writer make no progress (ms); guest stall: the "
-                "longest gap between two writes as the guest measured it (ms); pass: "
-                "a writer's longest pass over its %d MiB (ms), which includes faulting "
+                "longest gap between two writes as the guest measured it (ms); "
+                "sweep: from the start of the ioctl (or window) until the writers have "
+                "written as many pages as their %d MiB hold (ms), which includes faulting "
                 "back what a zap took. Op none is a window with no change.\n"
                 % STALL_WRITER_MIB)
         last = None
@@ -447,17 +449,17 @@ def write_stall(stall, compare):
                 last = k[:2]
                 f.write("\n## %s, %s (host load %s)\n\n" % (LABEL[k[0]], k[1], load_of(*k[:2]))
                         + "| op | quirk | MiB | writers | reps | ioctl ms | stall ms "
-                        "| guest stall ms | pass ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+                        "| guest stall ms | sweep ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
             d = stall[k]
             cells = ["%s [%s-%s]" % tuple(fmt(x) for x in stats(d[m])) for m in STALL_METRICS]
             f.write("| %s | %s | %d | %d | %d | %s |\n" % (
-                k[2], "on" if k[3] else "off", k[4], k[5], len(d["pass_ms"]),
+                k[2], "on" if k[3] else "off", k[4], k[5], len(d["sweep_ms"]),
                 " | ".join(cells)))
         if not compare:
             return
         f.write("\n## ours (6.1+series) / 6.12, ratio of the medians\n\n"
                 "< 1: ours is faster or stalls the writers less.\n\n"
-                "| config | op | quirk | MiB | ioctl | ioctl min | guest stall | pass |\n"
+                "| config | op | quirk | MiB | ioctl | ioctl min | guest stall | sweep |\n"
                 "|---|---|---|--:|--:|--:|--:|--:|\n")
         for k in keys:
             peer = ("mainline",) + k[1:]
@@ -466,7 +468,7 @@ def write_stall(stall, compare):
             r = []
             for m, fn in (("ioctl_ms", statistics.median), ("ioctl_ms", min),
                           ("guest_stall_ms", statistics.median),
-                          ("pass_ms", statistics.median)):
+                          ("sweep_ms", statistics.median)):
                 a, b = fn(stall[k][m]), fn(stall[peer][m])
                 r.append("%.2f" % (a / b) if b else "-")
             f.write("| %s | %s | %s | %d | %s |\n" % (
@@ -689,10 +691,10 @@ def summary(data, configs, compare_rows):
 
 def stall_summary(stall):
     """The large memslot: medians of the ioctl, the writers' longest stall
-    and their longest pass, per operation."""
+    and their sweep, per operation."""
     print("\nLarge memslot deleted while other vCPUs write (memslot_stall_bench), medians:"
-          "\nioctl ms / the writers' longest stall as the guest saw it ms / their longest"
-          "\npass ms; none = a window with no change.")
+          "\nioctl ms / the writers' longest stall as the guest saw it ms / their sweep"
+          "\nover all of their memory from the ioctl's start ms; none = a window with no change.")
     print("  %-10s %-15s %5s %-5s | %-22s | %-22s | %-22s" % (
         "kernel", "config", "MiB", "quirk", "none", "delete", "move"))
     order = list(KERNELS)
@@ -703,7 +705,7 @@ def stall_summary(stall):
         for op in ("none", "delete", "move"):
             d = stall.get((kernel, config, op, zap, big, writers))
             cells.append("-" if not d else "%s / %s / %s" % tuple(
-                fmt(statistics.median(d[m])) for m in ("ioctl_ms", "guest_stall_ms", "pass_ms")))
+                fmt(statistics.median(d[m])) for m in ("ioctl_ms", "guest_stall_ms", "sweep_ms")))
         print("  %-10s %-15s %5d %-5s | %-22s | %-22s | %-22s" % (
             LABEL[kernel], config, big, "on" if zap else "off", *cells))
     print("Table: %s/stall.md" % OUT)

@@ -12,10 +12,10 @@ ZAP = ("result op=delete rep=0 mem_mib=64 vcpus=1 slot_kib=4 zap_all=0"
        " ioctl_ns=300000 retouch_ns=7000000 faults=0\n")
 
 
-def stall_line(op, quirk, ioctl, guest_stall, pass_ms, big=512, writers=1):
+def stall_line(op, quirk, ioctl, guest_stall, sweep_ms, big=512, writers=1):
     return ("RESULT op=%s rep=0 quirk=%s tdp=1 big_mib=%d writers=%d writer_mib=64"
             " ioctl_ms=%s stall_ms=9.0 guest_stall_ms=%s sampler_gap_ms=9.0"
-            " pass_ms=%s map_ms=12000\n" % (op, quirk, big, writers, ioctl, guest_stall, pass_ms))
+            " sweep_ms=%s map_ms=12000\n" % (op, quirk, big, writers, ioctl, guest_stall, sweep_ms))
 
 
 class Sweeps(unittest.TestCase):
@@ -109,7 +109,7 @@ class Parse(unittest.TestCase):
         bench.write_stall(stall, True)
         with open(os.path.join(self.out, "stall.md")) as f:
             md = f.read()
-        # ioctl, ioctl min, guest stall, pass: ours / 6.12; op none has no ratio
+        # ioctl, ioctl min, guest stall, sweep: ours / 6.12; op none has no ratio
         self.assertIn("| svm-tdp-mmu | delete | on | 512 | 0.50 | 0.50 | 1.00 | 2.00 |", md)
         self.assertNotIn("| svm-tdp-mmu | none |", md)
         with open(os.path.join(self.out, "stall.csv")) as f:
