@@ -24,6 +24,12 @@ class Sweeps(unittest.TestCase):
         self.assertEqual(bench.stall_sweep("quick"), [(0, 128), (1, 128), (0, 512), (1, 512)])
         self.assertEqual(bench.stall_sweep("leaf"), [])
 
+    def test_floor_repeated_more(self):
+        s = bench.guest_script(("/b/zap", "/b/stall"), [(0, 64, 1, 4)], [(0, 128)], 3, 1,
+                               zap_reps_factor=bench.QUICK_FLOOR_FACTOR)
+        self.assertIn("run /b/zap -m 64 -v 1 -s 4K -r 15 -q\n", s)
+        self.assertIn("run /b/stall -b 128M -m 64M -v 1 -r 3 -q\n", s)
+
     def test_quick_has_the_floor_both_ways(self):
         self.assertEqual(bench.sweep("quick"), [(0, 64, 1, 4), (1, 64, 1, 4)])
 
