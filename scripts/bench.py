@@ -25,9 +25,9 @@ The full and reduced sweeps also run the series' memslot_stall_bench: a
 large, fully mapped memslot (256 and 1024 MiB; reduced: 1024) deleted and
 moved while other vCPUs write 64 MiB each in memslots of their own, quirk on
 and off; its tables give the ioctl time, the writers' longest stall (as a
-sampler thread and as the guest saw it) and the time they take from the
-ioctl's start to write as many pages as their memory has, which includes
-faulting back what a zap took. --sweep quick is
+sampler thread and as the guest saw it) and the time they take, once the
+ioctl has returned, to write as many pages as their memory has, which
+includes faulting back what a zap took. --sweep quick is
 for reviewers, under 30 minutes with --compare: the leaf-only and zap-all
 DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU; 15 repetitions) and the
 large memslot at 128 and 512 MiB (3 repetitions).
@@ -444,7 +444,7 @@ def write_stall(stall, compare):
                 "ioctl: KVM_SET_USER_MEMORY_REGION (ms); stall: the longest time a "
                 "sampler thread saw a writer make no progress (ms); guest stall: the "
                 "longest gap between two writes as the guest measured it (ms); "
-                "sweep: from the start of the ioctl (or window) until the writers have "
+                "sweep: from the end of the ioctl (or window) until the writers have "
                 "written as many pages as their %d MiB hold (ms), which includes faulting "
                 "back what a zap took. Op none is a window with no change.\n"
                 % STALL_WRITER_MIB)
@@ -699,7 +699,7 @@ def stall_summary(stall):
     and their sweep, per operation."""
     print("\nLarge memslot deleted while other vCPUs write (memslot_stall_bench), medians:"
           "\nioctl ms / the writers' longest stall as the guest saw it ms / their sweep"
-          "\nover all of their memory from the ioctl's start ms; none = a window with no change.")
+          "\nover all of their memory once the ioctl returned ms; none = a window with no change.")
     print("  %-10s %-15s %5s %-5s | %-22s | %-22s | %-22s" % (
         "kernel", "config", "MiB", "quirk", "none", "delete", "move"))
     order = list(KERNELS)
