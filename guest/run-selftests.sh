@@ -170,7 +170,7 @@ for t in "${tests[@]}"; do
 	try=0
 	while :; do
 		try=$((try + 1))
-		trace_clear
+		trace_clear "$t"
 		start=${EPOCHREALTIME/[.,]/}
 		(cd "$INST" && exec env "${envs[@]}" timeout -k 10 "$tmo" "./$bin" $args) >> "$log" 2>&1 </dev/null &
 		tpid=$!
