@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import subprocess
 import tempfile
 import unittest
 
@@ -47,6 +48,15 @@ class Churn(unittest.TestCase):
         churn = os.path.join(bench.TOP, "scripts/qemu-churn.sh")
         self.assertIn("\nrun %s off 5 10 100000 256\n" % churn, s)
         self.assertIn("\nTHP=never run %s on 5 10 100000 256\n" % churn, s)
+
+    def test_a_hang_is_not_run_again(self):
+        # the generated run() itself: a failure runs up to 3 times, a hang once
+        s = bench.guest_script(("/b/zap", "/b/stall"), [], [], 3, 1)
+        run = s.splitlines()[1]
+        for rc, tries in ((1, 3), (124, 1), (0, 1)):
+            out = subprocess.run(["bash", "-c", run + "\nrun bash -c 'exit %d'" % rc],
+                                 capture_output=True, text=True, check=True).stdout
+            self.assertEqual(out.count("status %d" % rc), tries, out)
 
     def test_sweeps(self):
         self.assertEqual(bench.churn_sweep("quick"), [(0, ""), (1, "")])
@@ -104,6 +114,24 @@ class Parse(unittest.TestCase):
         self.assertEqual(d["samples"], [(100, "quiet", 9, 0), (200, "churn", 4, 1)])
         self.assertEqual(d["result"]["deletes"], "12")
         self.assertEqual(d["result"]["result"], "pass")
+
+    def test_churn_ratio_only_where_both_passed(self):
+        for kernel, result in (("ours", "pass"), ("mainline", "FAIL")):
+            self.write(kernel, "svm-shadow",
+                       "CHURN quirk=off thp=madvise t_ms=100 phase=quiet pages=9 toggles=0\n"
+                       "CHURN quirk=off thp=madvise t_ms=200 phase=churn pages=4 toggles=1\n"
+                       "CHURN quirk=off thp=madvise t_ms=300 phase=churn pages=4 toggles=2\n"
+                       "CHURN-RESULT quirk=off thp=madvise result=%s period_us=100000 mib=256"
+                       " quirk=off creates=3 deletes=2 moves=0\n" % result)
+        churn = {}
+        for k in ("ours", "mainline"):
+            bench.parse(k, "svm-shadow", {}, churn)
+        rows = bench.write_churn(churn, True)
+        self.assertEqual(len(rows), 2)
+        with open(os.path.join(self.out, "churn.md")) as f:
+            md = f.read()
+        self.assertIn("| FAIL |", md)
+        self.assertNotIn("| svm-shadow |", md[md.index("ours / 6.12"):])
 
     def test_stall_tables_and_ratios(self):
         self.write("ours", "svm-tdp-mmu", stall_line("delete", "on", 50, 8, 1400)
