@@ -30,7 +30,7 @@ mutants: selftests
 # kvm-unit-tests on the base and the series, quirk on and off, in every AMD
 # MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
 kut: selftests
-	scripts/kut.sh run $(TESTS)
+	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS=$(CONFIGS)) scripts/kut.sh run $(TESTS)
 # Injected allocation failures in memslot updates on the debug kernel
 # (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow
 faults: selftests

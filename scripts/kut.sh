@@ -10,8 +10,11 @@
 # snapshot ../shared/kvm-unit-tests.tar.gz next to this repository. Results:
 # build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
 # The base kernel is built once per base version (build/obj-base, from a
-# worktree of build/linux at tag 'base') and its results are kept in
-# build/kut/base/ per version, KUT build, test list, timeouts and runner.
+# worktree of build/linux at tag 'base'). Every finished kernel, config and
+# mode is kept in build/kut/kept/ (the base per base version, the series
+# per test kernel image; both per KUT build, test list, timeouts, runner
+# and QEMU), so a 'make kut' that was stopped goes on where it stopped.
+# SLOTZAP_KUT_CONFIGS=a,b (make kut CONFIGS=a,b) runs only those configurations.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
@@ -148,35 +151,50 @@ suite() {
 	done
 }
 
+# kept KEY CONFIG KERNEL-MODE: where one finished run is kept
+kept() { echo "$KUT_DIR/kept/$1@$2@$3.tap"; }
+
 run() {
-	local tests=("$@") c ver key out m
+	local tests=("$@") c ver common bkey skey out m f configs k mode key bz what dest
 	build
 	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
 	ver=$(base_kernel) || exit 1
-	# base results are kept per base version, KUT build, test list, timeouts and runner
-	key=$(cat <(printf '%s\n' "$ver" "${SLOTZAP_KUT_TIMEOUT:-}" "${tests[@]}") "$KUT_DIR/src.stamp" \
+	# Results are kept per kernel, KUT build, test list, timeouts, runner,
+	# parser and QEMU: the base's per base version, the series' per test
+	# kernel image and preload library (a run whose test VM died is used
+	# once, never kept: a base failure would excuse the series'). So an
+	# interrupted 'make kut' (4.5 hours) goes on where it stopped.
+	common=$(cat <(printf '%s\n' "${SLOTZAP_KUT_TIMEOUT:-}" "${tests[@]}" \
+		"$(qemu-system-x86_64 --version 2>/dev/null | head -1)") "$KUT_DIR/src.stamp" \
 		"$TOP/tests/kut-args" "$TOP/guest/kut-run.sh" "$TOP/harness/kut.py" 2>/dev/null |
 		sha256sum | cut -c1-12)
-	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/base"
-	for c in $(cd "$TOP" && python3 -m harness.plan configs); do
-		if [ ! -s "$KUT_DIR/base/$key@$c.tap" ]; then
-			log "kvm-unit-tests on the base ($ver), $c"
-			out=$KUT_DIR/vm/base-$c
-			# kept only when no test VM died: a base failure excuses the series'
-			if suite "$BUILD/obj-base/arch/x86/boot/bzImage" "$c" "$out" on "${tests[@]}"; then
-				cp "$out/on.tap" "$KUT_DIR/base/$key@$c.tap"
+	bkey=$(printf '%s\n' "$common" "$ver" | sha256sum | cut -c1-12)
+	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" "$TOP/preload/slotzap-preload.c" |
+		sha256sum | cut -c1-12)
+	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/kept"
+	for c in ${configs//,/ }; do
+		for m in base on off; do
+			if [ $m = base ]; then
+				k=base mode=on key=$bkey bz=$BUILD/obj-base what="the base ($ver)"
 			else
-				warn "a test VM died on the base ($c); its results are used once, not kept"
-				cp "$out/on.tap" "$RESULTS/base@$c@on.tap"
+				k=series mode=$m key=$skey bz=$OBJ_TEST what="the series, quirk $m"
 			fi
-		fi
-		[ -s "$RESULTS/base@$c@on.tap" ] || cp "$KUT_DIR/base/$key@$c.tap" "$RESULTS/base@$c@on.tap" 2>/dev/null ||
-			warn "no base results for $c (see $KUT_DIR/vm/base-$c/)"
-		for m in on off; do
-			log "kvm-unit-tests on the series, $c, quirk $m"
-			out=$KUT_DIR/vm/series-$c
-			suite "$OBJ_TEST/arch/x86/boot/bzImage" "$c" "$out" $m "${tests[@]}"
-			cp "$out/$m.tap" "$RESULTS/series@$c@$m.tap" 2>/dev/null || : > "$RESULTS/series@$c@$m.tap"
+			f=$(kept "$key" "$c" "$k-$mode")
+			dest=$RESULTS/$k@$c@$mode.tap
+			if [ -s "$f" ]; then
+				log "kvm-unit-tests on $what, $c: kept from $(date -r "$f" '+%F %R') (${f#$TOP/})"
+				cp "$f" "$dest"
+				continue
+			fi
+			log "kvm-unit-tests on $what, $c"
+			out=$KUT_DIR/vm/$k-$c
+			if suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${tests[@]}"; then
+				cp "$out/$mode.tap" "$f"
+			else
+				warn "a test VM died ($what, $c); its results are used once, not kept"
+			fi
+			cp "$out/$mode.tap" "$dest" 2>/dev/null || : > "$dest"
 		done
 	done
 	python3 -m harness.kut report "$RESULTS" | tee "$KUT_DIR/report.txt"
