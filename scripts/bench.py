@@ -95,11 +95,10 @@ QUICK_FLOOR_FACTOR = 5
 CHURN_ARGS = (5, 10, 100000, 256)
 # Both kernels boot the test VM with a TSC the clocksource watchdog leaves
 # alone. Under TCG the watchdog sees the TSC skew against the HPET: 6.1
-# marks it unstable in every boot and falls back to the HPET (each clock
-# read an emulated MMIO), 6.12 only now and then, and a 6.12 test VM that
-# did gave its own nested guest no timer interrupts (README, "A real guest
-# under memslot churn"). The clocksource was then a difference between the
-# kernels that the benchmark did not mean to measure. --boot '' drops it.
+# marked it unstable in every boot of the runs of 2026-12-04/05 and fell
+# back to the HPET (each clock read an emulated MMIO), 6.12 only in
+# svm-shadow. The clocksource was then a difference between the kernels
+# that the benchmark did not mean to measure. --boot '' drops it.
 BOOT = "tsc=reliable"
 
 
