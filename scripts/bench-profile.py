@@ -171,9 +171,7 @@ def main():
         for c in configs:
             for k in OBJ:
                 out = os.path.join(OUT, "%s-%s" % (k, c))
-                # tsc=reliable: the clocksource alike on both kernels (bench.py's BOOT)
                 rc = vm.main(["--config", c, "--kernel", kernels[k], "--out", out,
-                              "--append", "tsc=reliable",
                               "--timeout", "3600", "-q", guest_command(args.reps)])
                 if rc:
                     sys.exit("bench-profile: the %s VM in %s exited %d; see %s/console.log"
