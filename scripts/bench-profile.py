@@ -57,6 +57,8 @@ kvm_flush_remote_tlbs_memslot kvm_flush_remote_tlbs_range
 kvm_make_all_cpus_request kvm_make_all_cpus_request_except
 kvm_page_track_delete_slot kvm_page_track_flush_slot
 kvm_mmu_invalidate_mmio_sptes kvm_mmu_slot_gfn_write_protect
+kvm_zap_rmap __kvm_zap_rmap kvm_handle_gfn_range kvm_mmu_remote_flush_or_zap
+kvm_mmu_prepare_zap_page kvm_mmu_commit_zap_page kvm_page_track_free_memslot
 """.split()
 
 STAT = re.compile(r"^\s*(\S+)\s+(\d+)\s+([\d.]+) us\s+([\d.]+) us")
@@ -149,7 +151,9 @@ def guest_command(reps):
         # an empty filter would profile every function of the kernel
         "[ -s \"$OUT/filter.txt\" ] || { echo 'no function of FUNCTIONS is traceable'; exit 2; }",
         "echo 1 > %s/function_profile_enabled" % t,
-        "%s -q -m 64 -v 1 -s 4K -r %d > \"$OUT/bench.log\" 2>&1; s=$?" % (BENCH, reps),
+        # pinned like make bench's one-vCPU points (FLOOR_CPU in bench.py)
+        "taskset -c 0 %s -q -m 64 -v 1 -s 4K -r %d > \"$OUT/bench.log\" 2>&1; s=$?"
+        % (BENCH, reps),
         "echo 0 > %s/function_profile_enabled" % t,
         "cat %s/trace_stat/function* > \"$OUT/profile.txt\"" % t,
         "exit $s"])

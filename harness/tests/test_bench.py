@@ -28,8 +28,22 @@ class Sweeps(unittest.TestCase):
     def test_floor_repeated_more(self):
         s = bench.guest_script(("/b/zap", "/b/stall"), [(0, 64, 1, 4)], [(0, 128)], 3, 1,
                                zap_reps_factor=bench.QUICK_FLOOR_FACTOR)
-        self.assertIn("run /b/zap -m 64 -v 1 -s 4K -r 15 -q\n", s)
+        self.assertIn("run taskset -c 0 /b/zap -m 64 -v 1 -s 4K -r 15 -q\n", s)
         self.assertIn("run /b/stall -b 128M -m 64M -v 1 -r 3 -q\n", s)
+
+    def test_only_one_vcpu_points_are_pinned(self):
+        s = bench.guest_script(("/b/zap", "/b/stall"), [(0, 64, 1, 4), (0, 64, 2, 4)], [], 3, 1)
+        self.assertIn("run taskset -c 0 /b/zap -m 64 -v 1 -s 4K -r 3 -q\n", s)
+        self.assertIn("run /b/zap -m 64 -v 2 -s 4K -r 3 -q\n", s)
+
+    def test_point_line_names_the_benchmark(self):
+        # run() echoes "point ..." from its arguments; taskset must not show
+        s = bench.guest_script(("/b/x86_64/memslot_zap_bench", "/b/stall"), [(0, 64, 1, 4)],
+                               [], 3, 1)
+        run = s.splitlines()[1]
+        out = subprocess.run(["bash", "-c", run.replace('"$@"', "true") + "\n" + s.splitlines()[2]],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertEqual(out.splitlines()[0], "point memslot_zap_bench -m 64 -v 1 -s 4K -r 3 -q")
 
     def test_quick_has_the_floor_both_ways(self):
         self.assertEqual(bench.sweep("quick"), [(0, 64, 1, 4), (1, 64, 1, 4)])
@@ -37,7 +51,7 @@ class Sweeps(unittest.TestCase):
     def test_guest_script(self):
         s = bench.guest_script(("/b/zap", "/b/stall"), [(0, 64, 1, 4)], [(1, 512), (0, 512)],
                                3, 2)
-        self.assertIn("run /b/zap -m 64 -v 1 -s 4K -r 3 -q\n", s)
+        self.assertIn("run taskset -c 0 /b/zap -m 64 -v 1 -s 4K -r 3 -q\n", s)
         self.assertIn("run /b/stall -b 512M -m 64M -v 2 -r 3\n", s)
         self.assertIn("run /b/stall -b 512M -m 64M -v 2 -r 3 -q\n", s)
 
@@ -152,3 +166,40 @@ class Parse(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VmRestart(unittest.TestCase):
+    """What a fresh test VM runs after one died: the points not finished."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.script = os.path.join(self.dir, "s.sh")
+        with open(self.script, "w") as f:
+            f.write("exec\nrun() {}\nrun a\nrun b\nrun c\n")
+
+    def rest(self, log):
+        with open(os.path.join(self.dir, "bench.log"), "w") as f:
+            f.write(log)
+        return bench.remaining(self.script, self.dir)
+
+    def test_the_point_it_died_in_runs_again(self):
+        self.assertEqual(self.rest("point a\nstatus 0\npoint b\nresult x\n"),
+                         (["exec", "run() {}"], ["run b", "run c"]))
+
+    def test_a_failed_try_is_not_a_finished_point(self):
+        self.assertEqual(self.rest("point a\nstatus 1\npoint a\n")[1], ["run a", "run b", "run c"])
+
+    def test_three_failed_tries_finish_a_point_and_a_hang_one(self):
+        log = "point a\nstatus 1\npoint a\nstatus 1\npoint a\nstatus 1\npoint b\nstatus 124\n"
+        self.assertEqual(self.rest(log)[1], ["run c"])
+
+    def test_tries_do_not_carry_over_a_restart(self):
+        log = ("point a\nstatus 1\npoint a\nstatus 1\npoint a\nvm-died exit=125 remaining=3\n"
+               "point a\nstatus 1\n")
+        self.assertEqual(self.rest(log)[1], ["run a", "run b", "run c"])
+
+    def test_no_log(self):
+        self.assertEqual(bench.remaining(self.script, self.dir)[1], ["run a", "run b", "run c"])
+
+    def test_all_done(self):
+        self.assertEqual(self.rest("status 0\nstatus 0\nstatus 0\n")[1], [])
