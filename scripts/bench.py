@@ -2,7 +2,8 @@
 """What a memslot DELETE or MOVE costs, quirk on (zap-all) and off (leaf-only).
 
   scripts/bench.py [--configs svm-tdp-mmu,...] [--sweep full|reduced|leaf|quick] [--reps N]
-                   [--mem 64,256] [--compare] [--out DIR] [--report-only]
+                   [--boots N] [--mem 64,256] [--compare] [--boot PARAMS] [--out DIR]
+                   [--report-only]
 
 Runs the series' memslot_zap_bench selftest in the test VM, one boot per
 MMU configuration (tests/mmu-configs), over a sweep of points: guest memory
@@ -31,8 +32,9 @@ sampler thread and as the guest saw it) and the time they take, once the
 ioctl has returned, to write as many pages as their memory has, which
 includes faulting back what a zap took. --sweep quick is
 for reviewers, under 30 minutes with --compare: the leaf-only and zap-all
-DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU; 15 repetitions) and the
-large memslot at 128 and 512 MiB (3 repetitions).
+DELETE floor at 64 MiB (4 KiB memslot, 1 vCPU; 15 repetitions in each of
+three boots of each kernel, --boots) and the large memslot at 128 and 512
+MiB (3 repetitions).
 
 Every sweep but leaf also boots a real guest under Debian's QEMU in the
 test VM (scripts/qemu-churn.sh, guest/churn-bench.c): the guest writes over
@@ -103,6 +105,13 @@ QUICK_FLOOR_FACTOR = 5
 # DELETE path itself unchanged. Points with more vCPUs stay unpinned: their
 # re-touch needs the CPUs.
 FLOOR_CPU = 0
+# With --sweep quick each kernel boots this many times per configuration for
+# the memslot_zap_bench points: the first boot runs every point, the others
+# only those, ours and 6.12 alternating, and the tables pool the rounds of
+# all boots. A test VM's speed differs from boot to boot: three boots each
+# (2026-12-05, svm-shadow, pinned) put the median DELETE of one kernel at
+# 423-489 us, of the other at 468-595, and a fourth at 230.
+QUICK_FLOOR_BOOTS = 3
 # scripts/qemu-churn.sh's arguments: QUIET_S CHURN_S PERIOD_US MIB
 CHURN_ARGS = (5, 10, 100000, 256)
 # Extra kernel parameters of the test VM, for both kernels (--boot). None by
@@ -290,20 +299,27 @@ def remaining(script, out):
     return lines[:2], lines[2 + finished:]
 
 
-def run_config(kernel, config, bz, binaries, points, stall_points, reps, churn_points=()):
+def run_dir(kernel, config, boot=1):
+    """raw/KERNEL-CONFIG, or raw/KERNEL-CONFIG-bootN for the extra boots."""
+    return os.path.join(OUT, "raw", "%s-%s%s" % (kernel, config,
+                                                 "-boot%d" % boot if boot > 1 else ""))
+
+
+def run_config(kernel, config, bz, binaries, points, stall_points, reps, churn_points=(),
+               boot=1):
     """Boot one kernel in one MMU configuration and run every point; boot it
     again for the rest if the test VM dies."""
-    out = os.path.join(OUT, "raw", "%s-%s" % (kernel, config))
-    script = os.path.join(OUT, "raw", "%s-%s.sh" % (kernel, config))
+    out = run_dir(kernel, config, boot)
+    script = out + ".sh"
     os.makedirs(os.path.dirname(script), exist_ok=True)
     with open(script, "w") as f:
         f.write(guest_script(binaries, points, stall_points, reps,
                              STALL_WRITERS.get(config, 1), churn_points,
                              QUICK_FLOOR_FACTOR if points == sweep("quick") else 1))
     load = os.getloadavg()[0]
-    log("%s, %s: %d points x %d reps (load %.1f)"
-        % (LABEL[kernel], config, len(points) + len(stall_points) + len(churn_points),
-           reps, load))
+    log("%s, %s%s: %d points x %d reps (load %.1f)"
+        % (LABEL[kernel], config, ", boot %d" % boot if boot > 1 else "",
+           len(points) + len(stall_points) + len(churn_points), reps, load))
     start = time.time()
     run_script, seen = script, 0
     for boot in range(VM_RESTARTS + 1):
@@ -365,10 +381,22 @@ def parse(kernel, config, stall=None, churn=None):
     {metric: [values]}; qemu-churn.sh's into @churn, (kernel, config,
     zap_all, thp) -> {"samples": [(t_ms, phase, pages, toggles)],
     "result": {key: value} of its CHURN-RESULT line}."""
-    path = os.path.join(OUT, "raw", "%s-%s" % (kernel, config), "bench.log")
     data = {}
-    if not os.path.exists(path):
-        return data
+    for path in boot_logs(kernel, config):
+        parse_log(path, kernel, config, data, stall, churn)
+    return data
+
+
+def boot_logs(kernel, config):
+    """bench.log of the first boot and of the extra ones, in boot order."""
+    logs = [os.path.join(run_dir(kernel, config), "bench.log")]
+    logs += sorted(glob.glob(run_dir(kernel, config) + "-boot*/bench.log"),
+                   key=lambda p: int(re.search(r"-boot(\d+)/", p).group(1)))
+    return [p for p in logs if os.path.exists(p)]
+
+
+def parse_log(path, kernel, config, data, stall, churn):
+    """Add one bench.log's results to data, stall and churn (see parse)."""
     with open(path, errors="replace") as f:
         for line in f:
             if line.startswith("CHURN") and churn is not None:
@@ -398,7 +426,6 @@ def parse(kernel, config, stall=None, churn=None):
             d["ioctl_us"].append(int(r["ioctl_ns"]) / 1e3)
             d["retouch_ms"].append(int(r["retouch_ns"]) / 1e6)
             d["faults"].append(int(r["faults"]))
-    return data
 
 
 METRICS = ("ioctl_us", "retouch_ms", "faults")
@@ -762,6 +789,12 @@ def summary(data, configs, compare_rows):
         print("  %d run(s) of a point failed and were repeated (see raw/*/bench.log;"
               " KVM_EXIT_SHUTDOWN is the TCG nested-SVM bug of docs/platform-bugs.md)"
               % failed)
+    per_boot = boot_floor_medians(configs)
+    if per_boot:
+        print("\nLeaf-only DELETE at 64 MiB, 1 vCPU, 4 KiB: median ioctl us of each boot"
+              " of the test VM")
+        for (kernel, c), meds in per_boot:
+            print("  %-10s %-15s %s" % (LABEL[kernel], c, " / ".join(fmt(x) for x in meds)))
     if compare_rows:
         print("\nours/6.12, leaf-only DELETE ioctl, ratio at each point: median over the"
               " points [min-max]")
@@ -774,6 +807,24 @@ def summary(data, configs, compare_rows):
                           % (c, what, statistics.median(r), min(r), max(r), len(r)))
     print("\nTables: %s/results.md%s, plot: %s/bench.png"
           % (OUT, ", compare.md" if compare_rows else "", OUT))
+
+
+def boot_floor_medians(configs):
+    """[((kernel, config), [median DELETE ioctl us of each boot])] for the
+    leaf-only floor point, where a kernel booted more than once."""
+    out = []
+    for kernel in KERNELS:
+        for c in configs:
+            meds = []
+            for path in boot_logs(kernel, c):
+                d = {}
+                parse_log(path, kernel, c, d, None, None)
+                v = d.get((kernel, c, "delete", 0, 64, 1, 4))
+                if v:
+                    meds.append(statistics.median(v["ioctl_us"]))
+            if len(meds) > 1:
+                out.append(((kernel, c), meds))
+    return out
 
 
 def stall_summary(stall):
@@ -814,6 +865,9 @@ def main():
                    help="also run Debian's linux-source-6.12 and write ratios")
     p.add_argument("--boot", default=BOOT,
                    help="extra kernel parameters of the test VM, for both kernels (default: none)")
+    p.add_argument("--boots", type=int,
+                   help="boots of each kernel per configuration for the memslot_zap_bench"
+                   " points, pooled (default %d with --sweep quick, else 1)" % QUICK_FLOOR_BOOTS)
     p.add_argument("--report-only", action="store_true",
                    help="only rebuild the tables and the plot from raw/")
     args = p.parse_args()
@@ -843,10 +897,16 @@ def main():
                 "the output above says why")
         # Both kernels of a configuration back to back: they see the same
         # host load as far as possible.
+        # The extra boots run the memslot_zap_bench points only, the kernels
+        # alternating.
+        boots = args.boots or (QUICK_FLOOR_BOOTS if args.sweep == "quick" else 1)
         for c in configs:
             for k in kernels:
                 run_config(k, c, bzimages[k], binaries[k], points, stall_points, reps,
                            churn_points)
+            for b in range(2, boots + 1):
+                for k in kernels:
+                    run_config(k, c, bzimages[k], binaries[k], points, [], reps, boot=b)
 
     data, stall, churn = {}, {}, {}
     for k in kernels:

@@ -203,3 +203,41 @@ class VmRestart(unittest.TestCase):
 
     def test_all_done(self):
         self.assertEqual(self.rest("status 0\nstatus 0\nstatus 0\n")[1], [])
+
+
+class Boots(unittest.TestCase):
+    """The extra boots' rounds are pooled; each boot's median is reported."""
+
+    def setUp(self):
+        self.old = bench.OUT
+        bench.OUT = tempfile.mkdtemp()
+
+    def tearDown(self):
+        bench.OUT = self.old
+
+    def write(self, name, ioctls):
+        d = os.path.join(bench.OUT, "raw", name)
+        os.makedirs(d)
+        with open(os.path.join(d, "bench.log"), "w") as f:
+            for ns in ioctls:
+                f.write(ZAP.replace("ioctl_ns=300000", "ioctl_ns=%d" % ns))
+
+    def test_pooled_over_boots(self):
+        self.write("ours-svm-shadow", [100000, 200000])
+        self.write("ours-svm-shadow-boot2", [300000])
+        self.write("ours-svm-shadow-boot10", [400000])
+        d = bench.parse("ours", "svm-shadow")
+        self.assertEqual(d[("ours", "svm-shadow", "delete", 0, 64, 1, 4)]["ioctl_us"],
+                         [100.0, 200.0, 300.0, 400.0])
+        self.assertEqual(bench.boot_floor_medians(["svm-shadow"]),
+                         [(("ours", "svm-shadow"), [150.0, 300.0, 400.0])])
+
+    def test_one_boot_has_no_per_boot_line(self):
+        self.write("ours-svm-shadow", [100000])
+        self.assertEqual(bench.boot_floor_medians(["svm-shadow"]), [])
+
+    def test_run_dir(self):
+        self.assertEqual(bench.run_dir("ours", "svm-tdp-mmu", 2),
+                         os.path.join(bench.OUT, "raw", "ours-svm-tdp-mmu-boot2"))
+        self.assertEqual(bench.run_dir("ours", "svm-tdp-mmu"),
+                         os.path.join(bench.OUT, "raw", "ours-svm-tdp-mmu"))
