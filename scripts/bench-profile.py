@@ -9,7 +9,8 @@ configs/kvm-profile.config (ftrace's function profiler), into
 build/obj-profile and build/obj-612-profile. Then boots each kernel in each
 MMU configuration and runs memslot_zap_bench -q (quirk off: the leaf-only
 zap; each round is a DELETE, a CREATE and a MOVE of a 4 KiB memslot next to
-64 MiB of mapped guest data) with the profiler on FUNCTIONS, the memslot
+64 MiB of mapped guest data), pinned to CPU 0 of the test VM like make
+bench's one-vCPU points, with the profiler on FUNCTIONS, the memslot
 update path of both kernels (a name one kernel lacks, or inlines, is left
 out by ftrace; build/bench/profile/KERNEL-CONFIG/filter.txt lists what was
 traced).
