@@ -352,7 +352,8 @@ def run_config(kernel, config, bz, binaries, points, stall_points, reps, churn_p
             % (LABEL[kernel], config, len(rest)))
     with open(os.path.join(out, "load"), "w") as f:
         f.write("%.1f %.1f\n" % (load, os.getloadavg()[0]))
-    log("%s, %s: %.0fs" % (LABEL[kernel], config, time.time() - start))
+    log("%s, %s%s: %.0fs" % (LABEL[kernel], config, ", boot %d" % boot if boot > 1 else "",
+                             time.time() - start))
 
 
 def progress(out, seen, start):
