@@ -277,9 +277,10 @@ VM_RESTARTS = 2
 
 
 def remaining(script, out):
-    """(header, the guest script's lines of the points not finished): a
-    point is finished once run() printed status 0 or 124, or the status of
-    its third try; the one a dead VM was running is not."""
+    """(header, the guest script's lines of the points not finished). run()
+    tries a point up to 3 times: it is finished once it printed status 0
+    or 124, or after its third try. A test VM that died in a point
+    (a vm-died line after its point line) counts as one failed try of it."""
     with open(script) as f:
         lines = f.read().splitlines()
     try:
@@ -288,15 +289,58 @@ def remaining(script, out):
     except OSError:
         log_lines = []
     finished = tries = 0
+    running = False
     for line in log_lines:
-        if line.startswith("vm-died "):
-            tries = 0
-        elif line.startswith("status "):
+        if line.startswith("point "):
+            running = True
+        elif line.startswith("status ") or (line.startswith("vm-died ") and running):
+            running = False
             tries += 1
             if line[7:] in ("0", "124") or tries == 3:
                 finished += 1
                 tries = 0
     return lines[:2], lines[2 + finished:]
+
+
+def note_death(out, line):
+    """Append line to out/bench.log, without a last line the test VM died
+    in the middle of (a result cut short would not parse)."""
+    path = os.path.join(out, "bench.log")
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    with open(path, "w") as f:
+        f.write(text[:text.rfind("\n") + 1] + line + "\n")
+
+
+def keep_logs(out, vm_n):
+    """{name: text} of what the next test VM's vm.py would delete from out:
+    bench.log, and the console and QEMU logs as console-vmN.log and
+    qemu-vmN.log (with those of earlier dead VMs)."""
+    kept = {}
+    for name in os.listdir(out):
+        to = name
+        if name in ("console.log", "qemu.log"):
+            to = "%s-vm%d.log" % (name[:-4], vm_n)
+        elif name != "bench.log" and not re.fullmatch(r"(console|qemu)-vm\d+\.log", name):
+            continue
+        with open(os.path.join(out, name), errors="replace") as f:
+            kept[to] = f.read()
+    return kept
+
+
+def put_back(out, kept):
+    """Write what keep_logs() kept into out again, the earlier bench.log in
+    front of the new test VM's."""
+    for name, text in kept.items():
+        path = os.path.join(out, name)
+        if name == "bench.log" and os.path.exists(path):
+            with open(path, errors="replace") as f:
+                text += f.read()
+        with open(path, "w") as f:
+            f.write(text)
 
 
 def run_dir(kernel, config, boot=1):
@@ -321,31 +365,41 @@ def run_config(kernel, config, bz, binaries, points, stall_points, reps, churn_p
         % (LABEL[kernel], config, ", boot %d" % boot if boot > 1 else "",
            len(points) + len(stall_points) + len(churn_points), reps, load))
     start = time.time()
-    run_script, seen = script, 0
-    for boot in range(VM_RESTARTS + 1):
+    run_script, kept = script, {}
+    for vm_n in range(1, VM_RESTARTS + 2):
+        # vm.py empties out: what earlier test VMs left is in kept
         vm = subprocess.Popen(nice([os.path.join(TOP, "scripts/vm.py"), "-q",
                                     "--config", config, "--kernel", bz, "--append", BOOT,
                                     "--out", out, "--timeout", "14400",
                                     "bash " + run_script]))
+        seen = 0
         while vm.poll() is None:
             time.sleep(5)
             seen = progress(out, seen, start)
-        seen = progress(out, seen, start)
+        progress(out, seen, start)
+        put_back(out, kept)
         if not vm.returncode:
             break
-        print("WARNING: the VM run of %s, %s exited %d; see %s/console.log"
-              % (LABEL[kernel], config, vm.returncode, out), file=sys.stderr)
         head, rest = remaining(script, out)
-        if not rest or boot == VM_RESTARTS:
+        print("WARNING: the test VM of %s, %s exited %d with %d point(s) left; see %s"
+              % (LABEL[kernel], config, vm.returncode, len(rest),
+                 os.path.join(out, "console-vm%d.log" % vm_n if rest else "console.log")),
+              file=sys.stderr)
+        if not rest:
             break
-        # keep the dead VM's logs, and say in bench.log what happened
-        for name in ("console.log", "qemu.log"):
-            if os.path.exists(os.path.join(out, name)):
-                os.replace(os.path.join(out, name),
-                           os.path.join(out, "%s-vm%d.log" % (name[:-4], boot + 1)))
-        with open(os.path.join(out, "bench.log"), "a") as f:
-            f.write("vm-died exit=%d remaining=%d\n" % (vm.returncode, len(rest)))
-        run_script = os.path.join(out + "-rest%d.sh" % (boot + 1))
+        again = vm_n <= VM_RESTARTS
+        note_death(out, "vm-died exit=%d remaining=%d%s"
+                   % (vm.returncode, len(rest), "" if again else " not-booted-again"))
+        if not again:
+            for name in ("console", "qemu"):
+                if os.path.exists(os.path.join(out, name + ".log")):
+                    os.replace(os.path.join(out, name + ".log"),
+                               os.path.join(out, "%s-vm%d.log" % (name, vm_n)))
+            break
+        kept = keep_logs(out, vm_n)
+        # the next VM's progress must not read this one's log
+        os.remove(os.path.join(out, "bench.log"))
+        run_script = "%s-rest%d.sh" % (out, vm_n)
         with open(run_script, "w") as f:
             f.write("\n".join(head + rest) + "\n")
         log("%s, %s: the test VM died; %d point(s) left, booting it again"
@@ -388,11 +442,21 @@ def parse(kernel, config, stall=None, churn=None):
     return data
 
 
+def extra_boot_dirs(kernel, config):
+    """raw/KERNEL-CONFIG-bootN of the extra boots, in boot order."""
+    first = run_dir(kernel, config)
+    dirs = []
+    for d in glob.glob(glob.escape(first) + "-boot*"):
+        m = re.fullmatch(r"-boot(\d+)", d[len(first):])
+        if m and os.path.isdir(d):
+            dirs.append((int(m.group(1)), d))
+    return [d for _, d in sorted(dirs)]
+
+
 def boot_logs(kernel, config):
     """bench.log of the first boot and of the extra ones, in boot order."""
-    logs = [os.path.join(run_dir(kernel, config), "bench.log")]
-    logs += sorted(glob.glob(run_dir(kernel, config) + "-boot*/bench.log"),
-                   key=lambda p: int(re.search(r"-boot(\d+)/", p).group(1)))
+    logs = [os.path.join(d, "bench.log")
+            for d in [run_dir(kernel, config)] + extra_boot_dirs(kernel, config)]
     return [p for p in logs if os.path.exists(p)]
 
 
@@ -729,7 +793,7 @@ def plot(data, configs):
     subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True)
 
 
-def summary(data, configs, compare_rows):
+def summary(data, kernels, configs, compare_rows):
     def med(key, metric):
         return statistics.median(data[key][metric]) if key in data else None
 
@@ -783,14 +847,14 @@ def summary(data, configs, compare_rows):
         if n:
             died.append("%s %d" % (os.path.basename(os.path.dirname(path)), n))
     if died:
-        print("  the test VM died and was booted again for the points left: %s"
-              " (raw/*/bench.log 'vm-died', the dead VM's console-vmN.log)"
-              % ", ".join(died))
+        print("  the test VM died (times per run): %s; see raw/*/bench.log 'vm-died' and"
+              " the dead VM's console-vmN.log. It was booted again for the points left,"
+              " except after 'not-booted-again', whose points are missing" % ", ".join(died))
     if failed:
         print("  %d run(s) of a point failed and were repeated (see raw/*/bench.log;"
               " KVM_EXIT_SHUTDOWN is the TCG nested-SVM bug of docs/platform-bugs.md)"
               % failed)
-    per_boot = boot_floor_medians(configs)
+    per_boot = boot_floor_medians(kernels, configs)
     if per_boot:
         print("\nLeaf-only DELETE at 64 MiB, 1 vCPU, 4 KiB: median ioctl us of each boot"
               " of the test VM")
@@ -810,11 +874,11 @@ def summary(data, configs, compare_rows):
           % (OUT, ", compare.md" if compare_rows else "", OUT))
 
 
-def boot_floor_medians(configs):
+def boot_floor_medians(kernels, configs):
     """[((kernel, config), [median DELETE ioctl us of each boot])] for the
     leaf-only floor point, where a kernel booted more than once."""
     out = []
-    for kernel in KERNELS:
+    for kernel in kernels:
         for c in configs:
             meds = []
             for path in boot_logs(kernel, c):
@@ -877,6 +941,9 @@ def main():
     configs = args.configs.split(",")
     kernels = ["ours", "mainline"] if args.compare else ["ours"]
     reps = args.reps or (3 if args.sweep == "quick" else 5)
+    boots = args.boots or (QUICK_FLOOR_BOOTS if args.sweep == "quick" else 1)
+    if args.boots is not None and args.boots < 1:
+        die("--boots %d: give 1 or more" % args.boots)
     start = time.time()
     os.makedirs(OUT, exist_ok=True)
 
@@ -900,8 +967,11 @@ def main():
         # host load as far as possible.
         # The extra boots run the memslot_zap_bench points only, the kernels
         # alternating.
-        boots = args.boots or (QUICK_FLOOR_BOOTS if args.sweep == "quick" else 1)
         for c in configs:
+            for k in kernels:
+                # an earlier run's extra boots would be pooled with this one's
+                for d in extra_boot_dirs(k, c):
+                    shutil.rmtree(d)
             for k in kernels:
                 run_config(k, c, bzimages[k], binaries[k], points, stall_points, reps,
                            churn_points)
@@ -919,7 +989,7 @@ def main():
         write_results(data)
         rows = write_compare(data) if args.compare else []
         plot(data, configs)
-        summary(data, configs, rows)
+        summary(data, kernels, configs, rows)
     if stall:
         write_stall(stall, args.compare)
         stall_summary(stall)

@@ -6,7 +6,8 @@
 Groups the KVM_SET_USER_MEMORY_REGION calls of each trace by the sequence
 of traced functions they went through (a CREATE, a DELETE and a MOVE each
 have their own) and prints, per group, the median time of the whole ioctl
-and of each step, in microseconds. -v lists, for every SRCU grace period
+and of each step, in microseconds (VM ioctls without any of those steps
+are left out). -v lists, for every SRCU grace period
 over 1 ms, the events on all CPUs while it waited.
 """
 import re
@@ -46,8 +47,9 @@ def ioctls(lines):
             elif pid in open_ioctl and fn in SHORT:
                 open_ioctl[pid][1].append((SHORT[fn], start, t))
         elif text.endswith("();") and pid in open_ioctl and text[:-3] in SHORT:
+            # a leaf's line carries the time the function was entered
             d = float(dur or 0) / 1e6
-            open_ioctl[pid][1].append((SHORT[text[:-3]], t - d, t))
+            open_ioctl[pid][1].append((SHORT[text[:-3]], t, t + d))
     return done, events
 
 
@@ -55,6 +57,8 @@ def groups(calls):
     """{(step, ...): [(total_us, [step_us, ...]), ...]} by step sequence."""
     out = {}
     for start, end, steps in calls:
+        if not steps:
+            continue     # another VM ioctl, not a memslot update
         key = tuple(s for s, a, b in steps)
         out.setdefault(key, []).append(((end - start) * 1e6, [(b - a) * 1e6 for s, a, b in steps]))
     return out

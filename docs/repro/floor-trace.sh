@@ -14,7 +14,7 @@
 # "taskset -c 0", empty for none), as make bench runs its one-vCPU points.
 # Writes $OUT/points.txt (the benchmark's own lines) and $OUT/trace.txt.
 set -eu
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ $# = 1 ] || { echo "usage: $0 BENCH_BIN_DIR (e.g. build/bench/bin-ours)"; exit 2; }
 bench=$1/x86_64/memslot_zap_bench
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T
@@ -27,6 +27,9 @@ for f in kvm_vm_ioctl kvm_set_memslot synchronize_srcu_expedited kvm_arch_flush_
 	 kvm_arch_commit_memory_region kvm_arch_prepare_memory_region kvm_arch_free_memslot; do
 	echo $f >> $T/set_ftrace_filter 2>/dev/null || echo "not traceable here: $f"
 done
+# an empty filter reads "#### all functions enabled ####" and traces them all
+grep -qv '^#' $T/set_ftrace_filter || { echo "none of the functions is traceable here"; exit 2; }
+grep -qw function_graph $T/available_tracers || { echo "no function_graph tracer in this kernel"; exit 2; }
 echo function_graph > $T/current_tracer
 echo funcgraph-proc > $T/trace_options
 echo funcgraph-abstime > $T/trace_options

@@ -1,8 +1,10 @@
 import importlib.util
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
+from unittest import mock
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("bench", os.path.join(TOP, "scripts/bench.py"))
@@ -164,15 +166,13 @@ class Parse(unittest.TestCase):
             self.assertEqual(len(f.read().splitlines()), 4)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class VmRestart(unittest.TestCase):
     """What a fresh test VM runs after one died: the points not finished."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
         self.script = os.path.join(self.dir, "s.sh")
         with open(self.script, "w") as f:
             f.write("exec\nrun() {}\nrun a\nrun b\nrun c\n")
@@ -193,10 +193,15 @@ class VmRestart(unittest.TestCase):
         log = "point a\nstatus 1\npoint a\nstatus 1\npoint a\nstatus 1\npoint b\nstatus 124\n"
         self.assertEqual(self.rest(log)[1], ["run c"])
 
-    def test_tries_do_not_carry_over_a_restart(self):
-        log = ("point a\nstatus 1\npoint a\nstatus 1\npoint a\nvm-died exit=125 remaining=3\n"
-               "point a\nstatus 1\n")
+    def test_a_death_is_a_failed_try(self):
+        log = "point a\nstatus 1\npoint a\nvm-died exit=125 remaining=3\n"
         self.assertEqual(self.rest(log)[1], ["run a", "run b", "run c"])
+        log += "point a\nvm-died exit=125 remaining=3\n"
+        self.assertEqual(self.rest(log)[1], ["run b", "run c"])
+
+    def test_a_death_between_points_is_no_try(self):
+        log = "point a\nstatus 0\nvm-died exit=125 remaining=2\npoint b\nstatus 1\n"
+        self.assertEqual(self.rest(log)[1], ["run b", "run c"])
 
     def test_no_log(self):
         self.assertEqual(bench.remaining(self.script, self.dir)[1], ["run a", "run b", "run c"])
@@ -209,11 +214,10 @@ class Boots(unittest.TestCase):
     """The extra boots' rounds are pooled; each boot's median is reported."""
 
     def setUp(self):
-        self.old = bench.OUT
-        bench.OUT = tempfile.mkdtemp()
-
-    def tearDown(self):
-        bench.OUT = self.old
+        p = mock.patch.object(bench, "OUT", tempfile.mkdtemp())
+        p.start()
+        self.addCleanup(p.stop)
+        self.addCleanup(shutil.rmtree, bench.OUT)
 
     def write(self, name, ioctls):
         d = os.path.join(bench.OUT, "raw", name)
@@ -229,15 +233,115 @@ class Boots(unittest.TestCase):
         d = bench.parse("ours", "svm-shadow")
         self.assertEqual(d[("ours", "svm-shadow", "delete", 0, 64, 1, 4)]["ioctl_us"],
                          [100.0, 200.0, 300.0, 400.0])
-        self.assertEqual(bench.boot_floor_medians(["svm-shadow"]),
+        self.assertEqual(bench.boot_floor_medians(["ours"], ["svm-shadow"]),
                          [(("ours", "svm-shadow"), [150.0, 300.0, 400.0])])
+
+    def test_only_bootN_directories(self):
+        self.write("ours-svm-shadow", [100000])
+        self.write("ours-svm-shadow-boot2", [300000])
+        self.write("ours-svm-shadow-boot2.old", [900000])
+        self.write("ours-svm-shadow-bootx", [900000])
+        self.assertEqual(bench.boot_floor_medians(["ours"], ["svm-shadow"]),
+                         [(("ours", "svm-shadow"), [100.0, 300.0])])
+
+    def test_kernels_not_run_are_not_reported(self):
+        self.write("mainline-svm-shadow", [100000])
+        self.write("mainline-svm-shadow-boot2", [300000])
+        self.assertEqual(bench.boot_floor_medians(["ours"], ["svm-shadow"]), [])
 
     def test_one_boot_has_no_per_boot_line(self):
         self.write("ours-svm-shadow", [100000])
-        self.assertEqual(bench.boot_floor_medians(["svm-shadow"]), [])
+        self.assertEqual(bench.boot_floor_medians(["ours"], ["svm-shadow"]), [])
 
     def test_run_dir(self):
         self.assertEqual(bench.run_dir("ours", "svm-tdp-mmu", 2),
                          os.path.join(bench.OUT, "raw", "ours-svm-tdp-mmu-boot2"))
         self.assertEqual(bench.run_dir("ours", "svm-tdp-mmu"),
                          os.path.join(bench.OUT, "raw", "ours-svm-tdp-mmu"))
+
+
+FAKE_VM = """#!/usr/bin/env python3
+# scripts/vm.py's part that matters here: it empties --out, then runs the
+# command; the VM "dies" (exit 125) when the benchmark says so
+import os, shutil, subprocess, sys
+a = sys.argv[1:]
+out = a[a.index("--out") + 1]
+if os.path.isdir(out):
+    shutil.rmtree(out)
+os.makedirs(out)
+with open(os.path.join(out, "console.log"), "w") as f:
+    f.write("console\\n")
+boots = os.path.join(os.environ["STATE"], "boots")
+n = int(open(boots).read()) + 1 if os.path.exists(boots) else 1
+open(boots, "w").write(str(n))
+r = subprocess.run(["bash", "-c", a[-1]], env=dict(os.environ, OUT=out, BOOT_N=str(n)))
+sys.exit(125 if os.path.exists(os.path.join(out, "died")) else r.returncode)
+"""
+
+# A benchmark that kills its test VM at the memory size $DIE_AT_<boot>.
+FAKE_BENCH = """#!/bin/bash
+eval "die=\\${DIE_AT_$BOOT_N:-}"
+if [ "$2" = "$die" ]; then touch "$OUT/died"; kill -9 $PPID; exit 1; fi
+echo "result op=delete rep=0 mem_mib=$2 vcpus=1 slot_kib=4 zap_all=0 ioctl_ns=1000 retouch_ns=1 faults=0"
+"""
+
+
+class RunConfig(unittest.TestCase):
+    """run_config() with a fake vm.py: a dead test VM's points are kept and
+    the points it left run in a fresh one."""
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.top)
+        os.makedirs(os.path.join(self.top, "scripts"))
+        os.makedirs(os.path.join(self.top, "bin/x86_64"))
+        for path, text in (("scripts/vm.py", FAKE_VM), ("bin/x86_64/zap", FAKE_BENCH)):
+            with open(os.path.join(self.top, path), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(self.top, path), 0o755)
+        patches = [mock.patch.object(bench, "TOP", self.top),
+                   mock.patch.object(bench, "OUT", os.path.join(self.top, "out")),
+                   mock.patch.object(bench.time, "sleep", lambda s: None),
+                   mock.patch.dict(os.environ, {"STATE": self.top})]
+        for p in patches:
+            p.start()
+            self.addCleanup(p.stop)
+
+    def run_points(self, mems, **dies):
+        os.environ.update({"DIE_AT_%s" % k[1:]: str(v) for k, v in dies.items()})
+        for k in dies:
+            self.addCleanup(os.environ.pop, "DIE_AT_%s" % k[1:])
+        points = [(0, m, 2, 4) for m in mems]   # 2 vCPUs: not pinned, no taskset
+        with mock.patch("sys.stderr"), mock.patch("sys.stdout"):
+            bench.run_config("ours", "svm-shadow", "/dev/null",
+                             (os.path.join(self.top, "bin/x86_64/zap"), "x"), points, [], 1)
+        out = bench.run_dir("ours", "svm-shadow")
+        with open(os.path.join(out, "bench.log")) as f:
+            log = f.read()
+        return log, sorted(os.listdir(out))
+
+    def test_each_point_once_after_two_deaths(self):
+        log, files = self.run_points((1, 2, 3, 4, 5), b1=2, b2=4)
+        mems = [line.split()[3] for line in log.splitlines() if line.startswith("result")]
+        self.assertEqual(mems, ["mem_mib=1", "mem_mib=2", "mem_mib=3", "mem_mib=4",
+                                "mem_mib=5"])
+        self.assertEqual(log.count("vm-died exit=125"), 2)
+        self.assertIn("console-vm1.log", files)
+        self.assertIn("console-vm2.log", files)
+        self.assertIn("console.log", files)
+
+    def test_the_last_death_is_written_down(self):
+        log, files = self.run_points((1, 2, 3), b1=2, b2=2, b3=2)
+        self.assertIn("vm-died exit=125 remaining=2 not-booted-again", log)
+        self.assertIn("console-vm3.log", files)
+        self.assertNotIn("mem_mib=2", log)
+
+    def test_a_clean_run_boots_once(self):
+        log, files = self.run_points((1, 2))
+        self.assertNotIn("vm-died", log)
+        with open(os.path.join(self.top, "boots")) as f:
+            self.assertEqual(f.read(), "1")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -34,12 +34,20 @@ class FloorTrace(unittest.TestCase):
         self.assertAlmostEqual((steps[0][2] - steps[0][1]) * 1e6, 160.786, places=2)
         self.assertAlmostEqual((steps[1][2] - steps[1][1]) * 1e6, 613, places=0)
         self.assertEqual(len(events), 1)
+        self.assertTrue(all(start <= a <= b <= end for s, a, b in steps), steps)
 
     def test_groups_by_step_sequence(self):
         calls, _ = ft.ioctls((CREATE + CREATE.replace("11.18", "12.18")).splitlines())
         g = ft.groups(calls)
         self.assertEqual(list(g), [("prepare", "srcu", "commit")])
         self.assertEqual(len(g[("prepare", "srcu", "commit")]), 2)
+
+    def test_ioctls_without_steps_are_left_out(self):
+        bare = ("   1.000000 |   0)   memslot-70   |               |  kvm_vm_ioctl() {\n"
+                "   1.000100 |   0)   memslot-70   | + 100.000 us  |  }\n")
+        calls, _ = ft.ioctls((bare + CREATE).splitlines())
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(sum(len(v) for v in ft.groups(calls).values()), 1)
 
     def test_other_tasks_do_not_mix_in(self):
         other = CREATE.replace("memslot-70", "qemu-99").replace("kvm_vm_ioctl() {", "kvm_x() {")
