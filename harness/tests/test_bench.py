@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -301,7 +302,8 @@ class RunConfig(unittest.TestCase):
             os.chmod(os.path.join(self.top, path), 0o755)
         patches = [mock.patch.object(bench, "TOP", self.top),
                    mock.patch.object(bench, "OUT", os.path.join(self.top, "out")),
-                   mock.patch.object(bench.time, "sleep", lambda s: None),
+                   # run_config() polls every 5 s; 10 ms keeps the test short
+                   mock.patch.object(bench.time, "sleep", lambda s, sleep=time.sleep: sleep(0.01)),
                    mock.patch.dict(os.environ, {"STATE": self.top})]
         for p in patches:
             p.start()
