@@ -8,8 +8,9 @@
 # Without TESTs, every test of x86/unittests.cfg (run_tests.sh -l; those
 # marked nodefault report their own skip). The tree is copied to tmpfs:
 # run_tests.sh writes its logs next to itself. A test's timeout is its line
-# in tests/kut-args (TEST SECONDS REASON: what fits TCG, and why), else
-# SLOTZAP_KUT_TIMEOUT (default 180s); either replaces KUT's own.
+# in tests/kut-args (TEST SECONDS [args=ARG,...] REASON: what fits TCG, and
+# why), else SLOTZAP_KUT_TIMEOUT (default 180s); either replaces KUT's own.
+# The line's args are appended to the test's test_args in x86/unittests.cfg.
 #
 # Tests run one at a time (run_tests.sh without -t; harness/kut.py makes the
 # TAP, failing a guest that dies without a FAIL: line), so that a failed one
@@ -48,21 +49,27 @@ esac
 default_tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
 default_tmo=${default_tmo%s}
 [[ $default_tmo =~ ^[0-9]+$ ]] || { echo "kut-run: SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s" >&2; exit 2; }
-bad=$(sed -e 's/#.*//' "$TOP/tests/kut-args" 2>/dev/null | awk 'NF && ($2 !~ /^[0-9]+$/ || NF < 3)')
-[ -z "$bad" ] || { echo "kut-run: tests/kut-args: want 'TEST SECONDS REASON', got: $bad" >&2; exit 2; }
-# timeout_of TEST: its seconds from tests/kut-args, else the default
-timeout_of() {
-	local s
-	s=$(sed -e 's/#.*//' "$TOP/tests/kut-args" 2>/dev/null | awk -v t="$1" '$1 == t { print $2; exit }')
-	[[ $s =~ ^[0-9]+$ ]] && echo "$s" || echo "$default_tmo"
+# settings_of TEST: its seconds and extra test_args, tab-separated, from
+# tests/kut-args (harness/kut.py settings), else the default and none
+settings_of() {
+	PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "$default_tmo" "$1" | cut -f2-
 }
+PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "$default_tmo" || exit 2
 [ $# -gt 0 ] && tests=("$@") || mapfile -t tests < <(./run_tests.sh -l)
 # run_tests.sh parses the whole unittests.cfg on every call, forking a few
 # subshells per entry: about 20 s a call in the test VM. Each single-test
 # call gets a unittests.cfg that holds only its own section.
 mv x86/unittests.cfg x86/unittests.cfg.all || exit 2
+# only_cfg TEST ARGS: TEST's section, with ARGS appended to its test_args
 only_cfg() {
-	awk -v t="[$1]" '/^\[/ { keep = ($0 == t) } keep' x86/unittests.cfg.all > x86/unittests.cfg
+	awk -v t="[$1]" -v a="$2" '
+		/^\[/ { if (keep && a != "" && !done) print "test_args = \"" a "\""; keep = ($0 == t); done = 0 }
+		keep && a != "" && /^test_args *=/ {
+			sub(/^test_args *= */, ""); gsub(/^"|"$/, "")
+			$0 = "test_args = \"" ($0 == "" ? "" : $0 " ") a "\""; done = 1
+		}
+		keep { print }
+		END { if (keep && a != "" && !done) print "test_args = \"" a "\"" }' x86/unittests.cfg.all > x86/unittests.cfg
 	[ -s x86/unittests.cfg ] || echo "kut-run: no test '$1' in x86/unittests.cfg" >&2
 }
 
@@ -106,13 +113,13 @@ for t in "${tests[@]}"; do
 	log=$logs/$t.log
 	seen= hist=
 	try=0
-	tmo_s=$(timeout_of "$t")
+	IFS=$'\t' read -r tmo_s targs < <(settings_of "$t")
 	t_start=$(date +%s)
 	echo "# start $t" >> "$tap"
 	while :; do
 		try=$((try + 1))
 		echo "=== run $try" >> "$log"
-		only_cfg "$t"
+		only_cfg "$t" "$targs"
 		start=$(date +%s)
 		trace_clear
 		stall_snapshot $((tmo_s > 30 ? tmo_s - 15 : tmo_s)) "$log.stall" 2>/dev/null &
@@ -156,7 +163,7 @@ for t in "${tests[@]}"; do
 	awk -v n="$(grep -c '^\(not \)\?ok ' "$tap")" '/^(not )?ok [0-9]+ / { n++; sub(/ok [0-9]+ /, "ok " n " "); print }' "$log.tap" >> "$tap"
 	grep -q '^not ok' "$log.tap" && fails=$((fails + 1))
 	[ -n "$hist" ] && ! grep -q '^not ok' "$log.tap" && echo "# flaky $t ${seen##*,} (run $try; $hist)" >> "$tap"
-	echo "# done $t seconds=$(($(date +%s) - t_start)) timeout=${tmo_s}s" >> "$tap"
+	echo "# done $t seconds=$(($(date +%s) - t_start)) timeout=${tmo_s}s${targs:+ args=$targs}" >> "$tap"
 	rm -f "$log.tap" "$log.run" "$log.status"
 done
 echo "1..$(grep -c '^\(not \)\?ok ' "$tap")" >> "$tap"

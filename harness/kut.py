@@ -30,6 +30,13 @@ pass (or skip) it, in the same configuration.
     python3 -m harness.kut tap TEST LOG STATUSFILE
         the TAP lines of one test that run_tests.sh ran without -t (tap_of):
         LOG its logs/TEST.log, STATUSFILE what run_tests.sh printed
+    python3 -m harness.kut settings ARGSFILE DEFAULT [TEST...]
+        a line 'TEST SECONDS ARGS' (tab-separated) per TEST: its timeout
+        and extra test_args (tests/kut-args, see settings below), DEFAULT
+        seconds without a line; without TESTs, only checks ARGSFILE
+    python3 -m harness.kut split TAPFILE DIR
+        one TEST.tap per test into DIR (split_tap); prints the tests that
+        finished in a live test VM, which scripts/kut.sh keeps
 """
 
 import os
@@ -135,6 +142,68 @@ def tap_of(test, log_text, status_text):
             for i, (ok, text) in enumerate(out)]
 
 
+def settings(text, test, default):
+    """(seconds, [arg...]) of TEST from the text of tests/kut-args.
+
+    Each line is 'TEST SECONDS [args=ARG[,ARG...]] REASON': the timeout
+    that fits TCG, extra arguments appended to the test's test_args in
+    x86/unittests.cfg (e.g. svm's '-latency_*' to leave out a test of it),
+    and why, with the cost measured. A test without a line has DEFAULT
+    seconds and no extra arguments. Any malformed line is a ValueError.
+    """
+    found = None
+    for n, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        has_args = len(words) > 2 and words[2].startswith("args=")
+        args = [a for a in words[2][5:].split(",") if a] if has_args else []
+        reason = words[3:] if has_args else words[2:]
+        if len(words) < 3 or not words[1].isdigit() or int(words[1]) == 0 or not reason or has_args and not args:
+            raise ValueError("line %d: want 'TEST SECONDS [args=ARG[,ARG...]] REASON', got: %s"
+                             % (n, line.strip()))
+        if words[0] == test and found is None:
+            found = (int(words[1]), args)
+    return found if found is not None else (default, [])
+
+
+START = re.compile(r"^# start (\S+)\s*$")
+DONE = re.compile(r"^# done (\S+)(\s.*)?$")
+
+
+def split_tap(text):
+    """{test: (lines, finished)} of a TAP file of scripts/kut.sh's suite().
+
+    A test's lines run from its '# start TEST' to its '# done TEST' line;
+    a result line outside them (a test that never started) is its test's.
+    finished: kut-run.sh wrote the '# done TEST seconds=N' line, i.e. the
+    test ran to its verdict in a test VM that was alive; a test the VM died
+    in or never reached gets its lines from suite() and is not finished.
+    """
+    out, current = {}, None
+    for line in text.splitlines():
+        m = START.match(line)
+        if m:
+            current = m.group(1)
+            out[current] = ([line], False)
+            continue
+        m = DONE.match(line)
+        if m and m.group(1) == current:
+            lines, _ = out[current]
+            lines.append(line)
+            out[current] = (lines, bool(re.search(r"\sseconds=\d+", m.group(2) or "")))
+            current = None
+            continue
+        if current is not None:
+            out[current][0].append(line)
+            continue
+        m = LINE.match(line)
+        if m:
+            lines, fin = out.get(m.group(2), ([], False))
+            out[m.group(2)] = (lines + [line], fin)
+    return out
+
+
 def load(directory):
     """{(kernel, config, mode): {test: (status, detail)}} of a results dir."""
     runs = {}
@@ -167,11 +236,12 @@ def table(runs):
     """Lines: one row per test, one column per (config, kernel/mode)."""
     cols = sorted(runs, key=lambda k: (k[1], k[0] != "base", k[2]))
     tests = sorted({t for res in runs.values() for t in res})
-    head = ["%-40s" % "test"] + ["%-27s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
-                                 for k, c, m in cols]
+    width = max([len("test")] + [len(t) for t in tests]) + 2
+    head = ["test".ljust(width)] + ["%-27s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
+                                    for k, c, m in cols]
     lines = ["".join(head).rstrip()]
     for t in tests:
-        row = ["%-40s" % t] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
+        row = [t.ljust(width)] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
     return lines
 
@@ -220,6 +290,27 @@ def main(argv):
             except FileNotFoundError:
                 texts.append("")
         print("\n".join(tap_of(argv[1], *texts)))
+        return 0
+    if len(argv) >= 3 and argv[0] == "settings" and argv[2].isdigit():
+        with open(argv[1]) as f:
+            text = f.read()
+        try:
+            for test in argv[3:] or ["-"]:
+                seconds, args = settings(text, test, int(argv[2]))
+                if test != "-":
+                    print("%s\t%d\t%s" % (test, seconds, " ".join(args)))
+        except ValueError as e:
+            sys.exit("kut: %s: %s" % (argv[1], e))
+        return 0
+    if len(argv) == 3 and argv[0] == "split":
+        with open(argv[1], errors="replace") as f:
+            parts = split_tap(f.read())
+        os.makedirs(argv[2], exist_ok=True)
+        for test, (lines, finished) in sorted(parts.items()):
+            with open(os.path.join(argv[2], test + ".tap"), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            if finished:
+                print(test)
         return 0
     sys.exit(__doc__)
 

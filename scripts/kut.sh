@@ -11,9 +11,10 @@
 # build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
 # The base kernel is built once per base version (build/obj-base, from a
 # worktree of build/linux at tag 'base'). Every finished kernel, config and
-# mode is kept in build/kut/kept/ (the base per base version, the series
-# per test kernel image; both per KUT build, test list, timeouts, runner
-# and QEMU), so a 'make kut' that was stopped goes on where it stopped.
+# mode is kept per test in build/kut/kept/ (the base per base version, the
+# series per test kernel image; both per KUT build, runner and QEMU, and
+# each test per its timeout and arguments), so a 'make kut' that was
+# stopped goes on where it stopped.
 # SLOTZAP_KUT_CONFIGS=a,b (make kut CONFIGS=a,b) runs only those configurations.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +23,7 @@ cd "$TOP"
 KUT_DIR=$BUILD/kut
 KUT_SRC=$KUT_DIR/src
 RESULTS=$KUT_DIR/results
+KUT_ARGS=$TOP/tests/kut-args
 
 # kut_source: SLOTZAP_KUT, else the team's snapshot next to the repository
 # (or at its usual place on these machines); empty when there is none.
@@ -151,28 +153,37 @@ suite() {
 	done
 }
 
-# kept KEY CONFIG KERNEL-MODE: where one finished run is kept
-kept() { echo "$KUT_DIR/kept/$1@$2@$3.tap"; }
-
 run() {
-	local tests=("$@") c ver common bkey skey out m f configs k mode key bz what dest
+	local tests=("$@") c ver common bkey skey out m t configs k mode key bz what kept todo parts fin set tmo args
+	local -A piece=()
 	build
 	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
 	ver=$(base_kernel) || exit 1
-	# Results are kept per kernel, KUT build, test list, timeouts, runner,
-	# parser and QEMU: the base's per base version, the series' per test
-	# kernel image and preload library (a run whose test VM died is used
-	# once, never kept: a base failure would excuse the series'). So an
-	# interrupted 'make kut' (4.5 hours) goes on where it stopped.
-	common=$(cat <(printf '%s\n' "${SLOTZAP_KUT_TIMEOUT:-}" "${tests[@]}" \
-		"$(qemu-system-x86_64 --version 2>/dev/null | head -1)") "$KUT_DIR/src.stamp" \
-		"$TOP/tests/kut-args" "$TOP/guest/kut-run.sh" "$TOP/harness/kut.py" 2>/dev/null |
-		sha256sum | cut -c1-12)
+	TIMEOUT=${SLOTZAP_KUT_TIMEOUT:-180s}
+	TIMEOUT=${TIMEOUT%s}
+	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s"
+	[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <(cd "$KUT_SRC" && ./run_tests.sh -l)
+	[ ${#tests[@]} -gt 0 ] || die "kvm-unit-tests: no tests listed by $KUT_SRC/run_tests.sh -l"
+	# piece[TEST]: the name of TEST's kept result, per its timeout and extra
+	# test_args (tests/kut-args) or the default timeout
+	set=$(python3 -m harness.kut settings "$KUT_ARGS" "$TIMEOUT" "${tests[@]}") || exit 1
+	while IFS=$'\t' read -r t tmo args; do
+		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
+	done <<< "$set"
+	# Each test's result is kept per kernel, configuration, quirk mode, its
+	# timeout and extra arguments (tests/kut-args), and the KUT build,
+	# runner, parser and QEMU: the base's per base version, the series' per
+	# test kernel image and preload library. A test that a test VM died in
+	# or never reached is used once, never kept (a base failure would excuse
+	# the series'). So an interrupted 'make kut' (4.5 hours) goes on where
+	# it stopped, and a new line in tests/kut-args runs only its test again.
+	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) "$KUT_DIR/src.stamp" \
+		"$TOP/guest/kut-run.sh" "$TOP/harness/kut.py" 2>/dev/null | sha256sum | cut -c1-12)
 	bkey=$(printf '%s\n' "$common" "$ver" | sha256sum | cut -c1-12)
 	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" "$TOP/preload/slotzap-preload.c" |
 		sha256sum | cut -c1-12)
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
-	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$KUT_DIR/kept"
+	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	for c in ${configs//,/ }; do
 		for m in base on off; do
 			if [ $m = base ]; then
@@ -180,21 +191,34 @@ run() {
 			else
 				k=series mode=$m key=$skey bz=$OBJ_TEST what="the series, quirk $m"
 			fi
-			f=$(kept "$key" "$c" "$k-$mode")
-			dest=$RESULTS/$k@$c@$mode.tap
-			if [ -s "$f" ]; then
-				log "kvm-unit-tests on $what, $c: kept from $(date -r "$f" '+%F %R') (${f#$TOP/})"
-				cp "$f" "$dest"
-				continue
-			fi
-			log "kvm-unit-tests on $what, $c"
+			kept=$KUT_DIR/kept/$key@$c@$k-$mode
 			out=$KUT_DIR/vm/$k-$c
-			if suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${tests[@]}"; then
-				cp "$out/$mode.tap" "$f"
+			parts=$out/$mode.parts
+			rm -rf "$parts" && mkdir -p "$kept"
+			todo=()
+			for t in "${tests[@]}"; do
+				[ -s "$kept/${piece[$t]}" ] || todo+=("$t")
+			done
+			if [ ${#todo[@]} -eq 0 ]; then
+				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (${kept#$TOP/})"
 			else
-				warn "a test VM died ($what, $c); its results are used once, not kept"
+				log "kvm-unit-tests on $what, $c: ${#todo[@]} of ${#tests[@]} test(s) to run, the rest kept"
+				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" ||
+					warn "a test VM died ($what, $c); the tests it died in or never reached are used once, not kept"
+				fin=$(python3 -m harness.kut split "$out/$mode.tap" "$parts") || die "cannot split $out/$mode.tap"
+				for t in $fin; do
+					cp "$parts/$t.tap" "$kept/${piece[$t]}"
+				done
 			fi
-			cp "$out/$mode.tap" "$dest" 2>/dev/null || : > "$dest"
+			for t in "${tests[@]}"; do
+				if [ -s "$kept/${piece[$t]}" ]; then
+					cat "$kept/${piece[$t]}"
+				elif [ -s "$parts/$t.tap" ]; then
+					cat "$parts/$t.tap"
+				else
+					printf 'not ok 0 - %s: no result from its test VM (%s)\n' "$t" "${out#$TOP/}"
+				fi
+			done > "$RESULTS/$k@$c@$mode.tap"
 		done
 	done
 	python3 -m harness.kut report "$RESULTS" | tee "$KUT_DIR/report.txt"

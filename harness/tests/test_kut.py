@@ -163,5 +163,84 @@ class Compare(unittest.TestCase):
         self.assertIn("WORSE a@c quirk=off: base pass, series fail", out.getvalue())
 
 
+class Table(unittest.TestCase):
+    def test_a_long_test_name_stays_apart_from_its_result(self):
+        name = "svm_unsupported_instruction_intercept_test"
+        runs = {("base", "c", "on"): {name: ("fail", ""), "a": ("pass", "")}}
+        lines = kut.table(runs)
+        self.assertEqual(lines[1].split(), ["a", "pass"])
+        self.assertEqual(lines[2].split(), [name, "fail"])
+        self.assertEqual(lines[0].index("c base"), lines[2].index("fail"))
+
+
+class Settings(unittest.TestCase):
+    ARGS = """# comment
+access 600 its 4 KiB and 2 MiB page walks # trailing comment
+svm 900 args=-latency_*,-x the latency tests run 1,000,000 VMRUNs
+"""
+
+    def test_a_line_gives_seconds_and_args_else_the_default(self):
+        self.assertEqual(kut.settings(self.ARGS, "access", 180), (600, []))
+        self.assertEqual(kut.settings(self.ARGS, "svm", 180), (900, ["-latency_*", "-x"]))
+        self.assertEqual(kut.settings(self.ARGS, "debug", 180), (180, []))
+
+    def test_malformed_lines_are_errors(self):
+        for bad in ("debug", "debug ten why", "debug 60", "debug 0 why", "svm 60 args= why", "svm 60 args=-x"):
+            with self.assertRaisesRegex(ValueError, "line 1: want"):
+                kut.settings(bad + "\n", "other", 180)
+
+    def test_cli_prints_seconds_tab_args(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".args") as f:
+            f.write(self.ARGS)
+            f.flush()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(kut.main(["settings", f.name, "180", "svm", "debug"]), 0)
+                self.assertEqual(kut.main(["settings", f.name, "180"]), 0)
+        self.assertEqual(out.getvalue(), "svm\t900\t-latency_* -x\ndebug\t180\t\n")
+
+
+class SplitTap(unittest.TestCase):
+    SUITE = """# start a
+ok 1 - a: x
+# flaky a sig (run 2)
+# done a seconds=3 timeout=180s
+# start b
+ok 2 - b: half a li
+not ok 0 - b: the test VM died in it (build/kut/vm/x/console.log)
+# done b
+not ok 0 - c: not run, the test VM stopped before it (build/kut/vm/x/console.log)
+"""
+
+    def test_each_test_gets_its_lines_and_only_a_finished_one_is_kept(self):
+        parts = kut.split_tap(self.SUITE)
+        self.assertEqual(sorted(parts), ["a", "b", "c"])
+        self.assertEqual(parts["a"], (["# start a", "ok 1 - a: x", "# flaky a sig (run 2)",
+                                       "# done a seconds=3 timeout=180s"], True))
+        self.assertFalse(parts["b"][1])
+        self.assertEqual(len(parts["b"][0]), 4)
+        self.assertEqual(parts["c"], (["not ok 0 - c: not run, the test VM stopped before it "
+                                       "(build/kut/vm/x/console.log)"], False))
+
+    def test_pieces_parse_as_the_whole_did(self):
+        parts = kut.split_tap(self.SUITE)
+        whole = kut.parse_tap(self.SUITE)
+        pieced = {}
+        for lines, _ in parts.values():
+            pieced.update(kut.parse_tap("\n".join(lines)))
+        self.assertEqual(pieced, whole)
+
+    def test_cli_writes_pieces_and_prints_the_finished(self):
+        with tempfile.TemporaryDirectory() as d:
+            tap = os.path.join(d, "on.tap")
+            with open(tap, "w") as f:
+                f.write(self.SUITE)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(kut.main(["split", tap, os.path.join(d, "parts")]), 0)
+            self.assertEqual(out.getvalue(), "a\n")
+            self.assertEqual(sorted(os.listdir(os.path.join(d, "parts"))), ["a.tap", "b.tap", "c.tap"])
+
+
 if __name__ == "__main__":
     unittest.main()

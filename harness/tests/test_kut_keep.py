@@ -1,5 +1,5 @@
-"""scripts/kut.sh run: what 'make kut' keeps between runs, with the test VMs
-stubbed out (suite) so that only the keeping logic runs."""
+"""scripts/kut.sh run: what 'make kut' keeps between runs, per test, with
+the test VMs stubbed out (suite) so that only the keeping logic runs."""
 
 import os
 import subprocess
@@ -9,65 +9,126 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # kut.sh up to its command dispatch, with build, base_kernel, suite and the
-# report stubbed: suite writes a one-line TAP, logs its call, and reports a
-# dead test VM for svm-shadow with the quirk off.
+# report stubbed. suite runs the tests it is given ('# start', a result,
+# '# done TEST seconds=1'), logs its call, and in svm-shadow with the quirk
+# off a test VM dies in t2 and never reaches t3, as the real suite() writes
+# it. The report lists the results directory.
 DRIVER = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
-KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test
+KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
-suite() { mkdir -p "$3"; echo "ok 1 - t" > "$3/$4.tap"; echo "suite $2 $4 ${1#$BUILD/}" >> "$WORK/calls"
-	[ "$2" != svm-shadow ] || [ "$4" != off ]; }
-python3() { ls "$4" > "$WORK/reported"; }
-run
+suite() {
+	local c=$2 out=$3 mode=$4 t
+	shift 4
+	mkdir -p "$out"; : > "$out/$mode.tap"
+	echo "suite $c $mode $*" >> "$WORK/calls"
+	for t in "$@"; do
+		if [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" != t1 ]; then
+			[ "$t" = t2 ] && printf '# start t2\nok 1 - t2: half\nnot ok 0 - t2: the test VM died in it\n# done t2\n'
+			[ "$t" = t3 ] && printf 'not ok 0 - t3: not run, the test VM stopped before it\n'
+		else
+			printf '# start %s\nok 1 - %s: fine\n# done %s seconds=1 timeout=180s\n' "$t" "$t" "$t"
+		fi
+	done >> "$out/$mode.tap"
+	[ "$c" != svm-shadow ] || [ "$mode" != off ]
+}
+python3() { if [ "$3" = report ]; then cat "$4"/*.tap > "$WORK/reported"; else command python3 "$@"; fi; }
+run t1 t2 t3
 '''
 
 
 class Keep(unittest.TestCase):
     def setUp(self):
-        self.work = tempfile.mkdtemp()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.work = self.tmp.name
         for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot"):
             os.makedirs(os.path.join(self.work, d))
         self.kernel("k1")
+        self.args("")
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
             f.write("kut\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
 
     def kernel(self, text):
         with open(os.path.join(self.work, "b/obj-test/arch/x86/boot/bzImage"), "w") as f:
             f.write(text)
 
-    def run_kut(self):
+    def args(self, text):
+        with open(os.path.join(self.work, "kut-args"), "w") as f:
+            f.write(text)
+
+    def run_kut(self, env=None):
         calls = os.path.join(self.work, "calls")
         if os.path.exists(calls):
             os.unlink(calls)
-        env = dict(os.environ, TOP=TOP, WORK=self.work,
-                   SLOTZAP_KUT_CONFIGS="svm-shadow,svm-tdp-mmu")
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP,
+                   SLOTZAP_KUT_CONFIGS="svm-shadow,svm-tdp-mmu", **(env or {}))
         subprocess.run(["bash", "-c", DRIVER], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(os.path.join(self.work, "reported")) as f:
-            reported = f.read().split()
+            reported = f.read()
         try:
             with open(calls) as f:
                 return f.read().splitlines(), reported
         except FileNotFoundError:
             return [], reported
 
-    def test_kept_runs_are_reused_and_a_dead_vm_is_not(self):
+    def test_kept_tests_are_reused_and_those_a_dead_vm_had_are_not(self):
         calls, reported = self.run_kut()
         self.assertEqual(len(calls), 6)
-        self.assertEqual(len(reported), 6)
-        # again: only the run whose test VM died runs again
+        self.assertIn("ok 1 - t1: fine", reported)
+        self.assertIn("not ok 0 - t2: the test VM died in it", reported)
+        self.assertIn("not ok 0 - t3: not run", reported)
+        # again: only the tests the dead test VM did not finish run again
         calls, reported = self.run_kut()
-        self.assertEqual(calls, ["suite svm-shadow off obj-test/arch/x86/boot/bzImage"])
-        self.assertEqual(len(reported), 6)
+        self.assertEqual(calls, ["suite svm-shadow off t2 t3"])
+        self.assertEqual(reported.count("ok 1 - t1: fine"), 6)
+
+    def test_every_result_is_in_its_runs_tap_in_test_order(self):
+        self.run_kut()
+        with open(os.path.join(self.work, "results", "series@svm-tdp-mmu@off.tap")) as f:
+            tap = f.read()
+        self.assertEqual([l.split()[2] for l in tap.splitlines() if l.startswith("# start")],
+                         ["t1", "t2", "t3"])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.work, "results"))),
+                         sorted("%s@%s@%s.tap" % (k, c, m) for c in ("svm-shadow", "svm-tdp-mmu")
+                                for k, m in (("base", "on"), ("series", "on"), ("series", "off"))))
 
     def test_a_new_test_kernel_runs_the_series_again_not_the_base(self):
         self.run_kut()
         self.kernel("k2")
         calls, _ = self.run_kut()
         self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "off", "on", "on"])
-        self.assertFalse([c for c in calls if "obj-base" in c])
+        self.assertTrue(all(c.endswith("t1 t2 t3") for c in calls))
+
+    def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
+        self.run_kut()
+        self.run_kut()
+        self.args("t2 600 args=-slow_* its slow part does not fit TCG\n")
+        calls, _ = self.run_kut()
+        self.assertEqual(len(calls), 6)
+        self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t2", "t2 t3"})
+        # its reason is not part of the key
+        self.args("t2 600 args=-slow_* the reason, reworded\n")
+        calls, _ = self.run_kut()
+        self.assertEqual(calls, ["suite svm-shadow off t2 t3"])
+
+    def test_another_default_timeout_runs_every_test_again(self):
+        self.run_kut()
+        calls, _ = self.run_kut(env={"SLOTZAP_KUT_TIMEOUT": "300s"})
+        self.assertEqual(len(calls), 6)
+
+    def test_a_malformed_kut_args_stops_before_any_vm(self):
+        self.args("t2 ten minutes\n")
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
+        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("want 'TEST SECONDS", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
 
 
 if __name__ == "__main__":
