@@ -243,6 +243,9 @@ def table(runs):
     for t in tests:
         row = [t.ljust(width)] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
+    for st in ("pass", "flaky", "fail", "skip"):
+        row = [("= " + st).ljust(width)] + ["%-27d" % sum(r[0] == st for r in runs[k].values()) for k in cols]
+        lines.append("".join(row).rstrip())
     return lines
 
 

@@ -171,6 +171,8 @@ class Table(unittest.TestCase):
         self.assertEqual(lines[1].split(), ["a", "pass"])
         self.assertEqual(lines[2].split(), [name, "fail"])
         self.assertEqual(lines[0].index("c base"), lines[2].index("fail"))
+        self.assertEqual([l.split() for l in lines[3:]],
+                         [["=", "pass", "1"], ["=", "flaky", "0"], ["=", "fail", "1"], ["=", "skip", "0"]])
 
 
 class Settings(unittest.TestCase):
