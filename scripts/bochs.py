@@ -41,6 +41,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import tempfile
 import termios
 import time
@@ -55,6 +56,9 @@ DEFAULT_KERNEL = vm.DEFAULT_KERNEL
 DEFAULT_INITRAMFS = os.path.join(TOP, "build/bochs/initramfs.cpio.gz")
 MMU_CONFIGS = os.path.join(TOP, "tests/mmu-configs-intel")
 CPU_MODEL = "corei7_haswell_4770"
+# set: every Bochs that run() watches is ended (intel-matrix.py's SIGTERM,
+# whose threads cannot take the signal themselves)
+STOP = threading.Event()
 # After this line the guest only syncs, sleeps and powers off.
 EXIT_LINE = re.compile(r"SLOTZAP-EXIT (\d+)")
 PANIC_END = re.compile(r"---\[ end Kernel panic")
@@ -173,7 +177,7 @@ def run(args):
     sel.register(master, selectors.EVENT_READ)
 
     lines, buf, pos = [], b"", 0
-    timed_out, exited_at, panicked = False, None, False
+    timed_out, exited_at, panicked, stopped = False, None, False, False
     marks = {}   # first console line, SLOTZAP-START: host seconds since start
     echo = args.verbose
     log = open(log_path, "w")
@@ -202,34 +206,40 @@ def run(args):
                 panicked = True
         log.flush()
 
-    while proc.poll() is None:
-        now = time.time()
-        if now - start > args.timeout:
-            timed_out = True
-            break
-        # The guest powers off a few seconds after its last line; should
-        # Bochs not exit by itself (or the kernel panicked), stop it.
-        if exited_at and now - exited_at > 20:
-            break
-        if panicked:
-            time.sleep(2)
-            break
-        for _key, _ in sel.select(timeout=0.5):
+    try:
+        while proc.poll() is None:
+            now = time.time()
+            if now - start > args.timeout:
+                timed_out = True
+                break
+            # The guest powers off a few seconds after its last line; should
+            # Bochs not exit by itself (or the kernel panicked), stop it.
+            if exited_at and now - exited_at > 20:
+                break
+            if panicked:
+                time.sleep(2)
+                break
+            if STOP.is_set():
+                stopped = True
+                break
+            for _key, _ in sel.select(timeout=0.5):
+                try:
+                    os.read(master, 65536)   # the term display; not needed
+                except OSError:
+                    pass
+            pump_console()
+    finally:
+        # also on an exception or SIGTERM: Bochs runs in a session of its own
+        if proc.poll() is None:
+            # SIGINT stops the simulation in the debugger, which then reads the
+            # rc file's 'q' and quits cleanly (flushing the console file);
+            # Bochs ignores SIGTERM.
+            os.kill(proc.pid, signal.SIGINT)
             try:
-                os.read(master, 65536)   # the term display; not needed
-            except OSError:
-                pass
-        pump_console()
-    if proc.poll() is None:
-        # SIGINT stops the simulation in the debugger, which then reads the
-        # rc file's 'q' and quits cleanly (flushing the console file);
-        # Bochs ignores SIGTERM.
-        os.kill(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     pump_console()
     if buf:
         lines.append(buf.decode("utf-8", "replace").rstrip("\r"))
@@ -263,6 +273,9 @@ def run(args):
         print("bochs: KERNEL SPLAT in the console:", file=sys.stderr)
         print("\n".join("    " + l for l in splat), file=sys.stderr)
     where = "console log: %s" % log_path
+    if stopped:
+        print("bochs: STOPPED by SIGTERM; %s" % where, file=sys.stderr)
+        return 143
     if timed_out:
         print("bochs: TIMEOUT: killed Bochs after %ds; %s" %
               (args.timeout, where), file=sys.stderr)
@@ -308,6 +321,7 @@ def main(argv=None):
     for tool in ("bochs", "grub-mkrescue", "xorriso"):
         if not shutil.which(tool):
             sys.exit("bochs: %s not found; run setup/bochs-deps.sh" % tool)
+    vm.end_on_sigterm()
     return run(args)
 
 

@@ -21,6 +21,7 @@ of `make check`) and build/results/intel-summary.txt.
 import argparse
 import concurrent.futures
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -130,6 +131,8 @@ def main():
     print("==> intel matrix: %s under Bochs (%s), %d at once" % (
         ", ".join("%s (%s)" % (c, known[c]) for c in configs), bochs.CPU_MODEL,
         args.jobs or len(configs)), flush=True)
+    # SIGTERM (make check's stage timeout): every Bochs is ended, none left running
+    signal.signal(signal.SIGTERM, lambda signum, frame: bochs.STOP.set())
     with concurrent.futures.ThreadPoolExecutor(args.jobs or len(configs)) as ex:
         futures = {ex.submit(run_config, c, tests, args.timeout, kernel): c
                    for c in configs}
@@ -140,6 +143,8 @@ def main():
             if args.verbose:
                 print("\n".join("    " + l for l in tap))
     total = time.time() - start
+    if bochs.STOP.is_set():
+        sys.exit("intel-matrix: stopped by SIGTERM after %.0fs; no results written" % total)
 
     n, lines = 0, []
     for c in configs:

@@ -14,7 +14,7 @@
 # mode is kept per test in build/kut/kept/ (the base per base version, the
 # series per test kernel image; both per KUT build, runner and QEMU, and
 # each test per its timeout and arguments), so a 'make kut' that was
-# stopped goes on where it stopped.
+# stopped (Ctrl-C, or SIGTERM to its process group) goes on where it stopped.
 # SLOTZAP_KUT_CONFIGS=a,b (make kut CONFIGS=a,b) runs only those configurations.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +128,8 @@ suite() {
 		vmrun "$kernel" "$config" "$out/$mode-vm$vms" "$mode" "${left[@]}"
 		# a dead VM's TAP may end mid-line; the plan lines are per VM
 		[ -s "$vmtap" ] && sed -e '/^1\.\./d' -e '$a\' "$vmtap" >> "$tap"
+		# stopped by hand (run's trap): no new VM, the finished tests count
+		[ -n "${KUT_STOPPED:-}" ] && return 1
 		mapfile -t left < <(remaining "$tap" "${left[@]}")
 		[ ${#left[@]} -eq 0 ] && [ $vms -eq 1 ] && return 0
 		[ ${#left[@]} -eq 0 ] && return 1
@@ -184,6 +186,10 @@ run() {
 		sha256sum | cut -c1-12)
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
+	# the test VM too): the tests that finished are kept, and it stops there.
+	KUT_STOPPED=
+	trap 'KUT_STOPPED=1' INT TERM
 	for c in ${configs//,/ }; do
 		for m in base on off; do
 			if [ $m = base ]; then
@@ -209,6 +215,8 @@ run() {
 				for t in $fin; do
 					cp "$parts/$t.tap" "$kept/${piece[$t]}"
 				done
+				[ -z "$KUT_STOPPED" ] ||
+					die "kvm-unit-tests stopped ($what, $c); its $(wc -w <<< "$fin") finished test(s) are kept, a later make kut goes on from there"
 			fi
 			for t in "${tests[@]}"; do
 				if [ -s "$kept/${piece[$t]}" ]; then

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -421,6 +422,16 @@ def runner_args(p, argv, configs, tool):
     return args
 
 
+def end_on_sigterm():
+    """SIGTERM (e.g. make check's stage timeout, or a stop by hand) raises
+    SystemExit, so that the finally of run() ends QEMU, which runs in a
+    session of its own: by default the signal would end this process alone
+    and leave QEMU running. Only the main thread can set a handler; a
+    caller that runs VMs in threads stops them itself (bochs.STOP)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv=None):
     p = runner_parser(__doc__, "qemu", MMU_CONFIGS, "shell command to run in the guest")
     p.add_argument("--out", default=os.path.join(TOP, "build/vm/last"),
@@ -444,6 +455,7 @@ def main(argv=None):
     args = runner_args(p, argv, mmu_configs(), "vm")
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("vm: qemu-system-x86_64 not found; run 'make deps'")
+    end_on_sigterm()
     return run(args)
 
 

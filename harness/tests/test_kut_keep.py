@@ -20,10 +20,16 @@ KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; K
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
 suite() {
-	local c=$2 out=$3 mode=$4 t
+	local kernel=$1 c=$2 out=$3 mode=$4 t
 	shift 4
 	mkdir -p "$out"; : > "$out/$mode.tap"
 	echo "suite $c $mode $*" >> "$WORK/calls"
+	if [ "${STOP_AT:-}" = "$c ${kernel#$BUILD/}" ]; then
+		# stopped by hand in t2, as by a SIGTERM to the process group
+		printf '# start t1\nok 1 - t1: fine\n# done t1 seconds=1\n# start t2\nok 1 - t2: ha' > "$out/$mode.tap"
+		kill -TERM $$
+		return 1
+	fi
 	for t in "$@"; do
 		if [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" != t1 ]; then
 			[ "$t" = t2 ] && printf '# start t2\nok 1 - t2: half\nnot ok 0 - t2: the test VM died in it\n# done t2\n'
@@ -115,6 +121,18 @@ class Keep(unittest.TestCase):
         # another default timeout: every test without a line again
         calls, _ = self.run_kut(env={"SLOTZAP_KUT_TIMEOUT": "300s"})
         self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t1 t3", "t1 t2 t3"})
+
+    def test_a_stop_by_hand_keeps_the_finished_tests_and_ends_there(self):
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
+                   STOP_AT="svm-shadow obj-base/arch/x86/boot/bzImage")
+        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("1 finished test(s) are kept", p.stderr)
+        with open(os.path.join(self.work, "calls")) as f:
+            self.assertEqual(len(f.read().splitlines()), 1)
+        calls, _ = self.run_kut()
+        self.assertEqual(calls[0], "suite svm-shadow on t2 t3")
+        self.assertEqual(len(calls), 6)
 
     def test_a_malformed_kut_args_stops_before_any_vm(self):
         self.args("t2 ten minutes\n")

@@ -21,6 +21,8 @@ vmrun() {
 	for t in "$@"; do
 		printf '# start %s\n' "$t" >> "$out/$mode.tap"
 		case " $DIE_IN " in *" $t "*) printf 'ok 1 - %s: half a li' "$t" >> "$out/$mode.tap"; return 1 ;; esac
+		# stopped by hand: run()'s trap sets KUT_STOPPED, the VM ends
+		case " ${STOP_IN:-} " in *" $t "*) KUT_STOPPED=1; return 1 ;; esac
 		printf 'ok 1 - %s: fine\n# done %s seconds=1\n' "$t" "$t" >> "$out/$mode.tap"
 	done
 	echo 1..9 >> "$out/$mode.tap"
@@ -29,9 +31,10 @@ suite bzImage cfg "$OUTDIR" on "$@"
 '''
 
 
-def run_suite(tests, die_in, early=False):
+def run_suite(tests, die_in, early=False, stop_in=""):
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in), DIE_EARLY="1" if early else "")
+        env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in), DIE_EARLY="1" if early else "",
+                   STOP_IN=stop_in)
         p = subprocess.run(["bash", "-c", HARNESS, "suite"] + tests, env=env,
                            capture_output=True, text=True)
         with open(os.path.join(d, "on.tap")) as f:
@@ -70,6 +73,13 @@ class Suite(unittest.TestCase):
         rc, tap, _ = run_suite(list("ab"), ["b"])
         self.assertEqual(rc, 1)
         self.assertIn("not ok 0 - b: the test VM died in it", tap)
+
+
+    def test_a_stop_by_hand_boots_no_new_vm_and_blames_no_test(self):
+        rc, tap, dirs = run_suite(list("abc"), [], stop_in="b")
+        self.assertEqual((rc, dirs), (1, ["on-vm1", "on.tap"]))
+        self.assertEqual(kut.split_tap(tap)["a"][1], True)
+        self.assertNotIn("not ok", tap)
 
 
 class Script(unittest.TestCase):

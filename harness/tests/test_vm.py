@@ -1,4 +1,6 @@
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -195,6 +197,8 @@ mode = os.environ["FAKE_QEMU_MODE"]
 threading.Thread(target=serve, daemon=True).start()
 print("[    0.000000] Linux version 6.1.192 (fake)", flush=True)
 print("SLOTZAP-START fake", flush=True)
+with open(os.path.join(out, "fake-qemu.pid"), "w") as f:
+    f.write("%d\n" % os.getpid())
 def beat(n):
     with open(os.path.join(out, "heartbeat"), "w") as f:
         f.write("%d\n" % n)
@@ -305,6 +309,32 @@ class RunWithFakeQemu(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.out, "cpus-at-triple-fault.txt")))
         with open(os.path.join(self.out, "console.log")) as f:
             self.assertEqual(f.read().splitlines()[-1], "SLOTZAP-EXIT 0")
+
+    def test_sigterm_ends_qemu_too(self):
+        # QEMU runs in a session of its own: a SIGTERM to vm.py alone (a
+        # stage's timeout) must not leave it running
+        env = dict(os.environ, FAKE_QEMU_MODE="hang")
+        p = subprocess.Popen([sys.executable, os.path.join(vm.TOP, "scripts/vm.py"), "--kernel", self.kernel,
+                              "--out", self.out, "--timeout", "60", "--hang", "0", "-q", "true"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pidfile = os.path.join(self.out, "fake-qemu.pid")
+        for _ in range(200):
+            if os.path.exists(pidfile) and os.path.getsize(pidfile):
+                break
+            time.sleep(0.05)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        self.addCleanup(lambda: subprocess.run(["kill", "-9", str(pid)], stderr=subprocess.DEVNULL))
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 128 + signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("QEMU (pid %d) still ran after vm.py's SIGTERM" % pid)
 
     def test_a_beating_guest_runs_to_its_end(self):
         rc, err, _ = self.run_vm("beat")
