@@ -7,12 +7,13 @@
 #      quirks, e.g. hypercall patching, stay as KVM-unit-tests expects).
 # Without TESTs, every test of x86/unittests.cfg (run_tests.sh -l; those
 # marked nodefault report their own skip). The tree is copied to tmpfs:
-# run_tests.sh writes its logs next to itself. A test's timeout is its line
-# in tests/kut-args (TEST SECONDS [args=ARG,...] REASON: what fits TCG, and
-# why), else SLOTZAP_KUT_TIMEOUT (default 180s); either replaces KUT's own.
-# The line's args are appended to the test's test_args in x86/unittests.cfg.
+# run_tests.sh writes its logs next to itself. A test's timeout and extra
+# test_args come from SETTINGS (-s; scripts/kut.sh run writes it), else from
+# its line in tests/kut-args (TEST SECONDS [args=ARG,...] REASON: what fits
+# TCG, and why), else SLOTZAP_KUT_TIMEOUT (default 180s) and none; the
+# timeout replaces KUT's own, the args are appended to the test's test_args.
 #
-# Tests run one at a time (run_tests.sh without -t; harness/kut.py makes the
+# Tests run one at a time (run_tests.sh without -t; harness/kut_tap.py makes the
 # TAP, failing a guest that dies without a FAIL: line), so that a failed one
 # can be judged on its own run: its KUT log, its TAP lines and the kvm_exit
 # lines of the platform signatures (guest/platform-trace.sh) go to
@@ -26,9 +27,10 @@
 # (scripts/kut.sh resumes a suite after a dead test VM from these).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-config=none
+config=none settings=
 [ "${1:-}" = -c ] && { config=$2; shift 2; }
-mode=${1:?usage: kut-run.sh [-c CONFIG] on|off TAPFILE [TEST...]} tap=${2:?TAPFILE missing}
+[ "${1:-}" = -s ] && { settings=$2; shift 2; }
+mode=${1:?usage: kut-run.sh [-c CONFIG] [-s SETTINGS] on|off TAPFILE [TEST...]} tap=${2:?TAPFILE missing}
 shift 2
 src=$TOP/build/kut/src
 [ -f "$src/config.mak" ] || { echo "kut-run: $src is not built; run scripts/kut.sh build" >&2; exit 2; }
@@ -46,28 +48,35 @@ off)
 	;;
 *) echo "kut-run: mode must be on or off" >&2; exit 2 ;;
 esac
-default_tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
-default_tmo=${default_tmo%s}
-[[ $default_tmo =~ ^[0-9]+$ ]] || { echo "kut-run: SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s" >&2; exit 2; }
-# settings_of TEST: its seconds and extra test_args, tab-separated, from
-# tests/kut-args (harness/kut.py settings), else the default and none
-settings_of() {
-	PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "$default_tmo" "$1" | cut -f2-
-}
-PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "$default_tmo" || exit 2
 [ $# -gt 0 ] && tests=("$@") || mapfile -t tests < <(./run_tests.sh -l)
+# Each test's timeout and extra test_args: SETTINGS (lines 'TEST SECONDS
+# ARGS', tab-separated: what make kut keys its kept results on), else
+# tests/kut-args through harness/kut.py settings
+if [ -z "$settings" ]; then
+	default_tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
+	settings=/tmp/kut/settings
+	PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "${default_tmo%s}" "${tests[@]}" \
+		> "$settings" || exit 2
+fi
+declare -A tmo_of=() args_of=()
+while IFS=$'\t' read -r t s a; do
+	[[ $s =~ ^[0-9]+$ ]] || { echo "kut-run: $settings: no timeout in seconds for '$t'" >&2; exit 2; }
+	tmo_of[$t]=$s args_of[$t]=$a
+done < "$settings"
+for t in "${tests[@]}"; do
+	[ -n "${tmo_of[$t]:-}" ] || { echo "kut-run: $settings has no line for $t" >&2; exit 2; }
+done
 # run_tests.sh parses the whole unittests.cfg on every call, forking a few
 # subshells per entry: about 20 s a call in the test VM. Each single-test
 # call gets a unittests.cfg that holds only its own section.
 mv x86/unittests.cfg x86/unittests.cfg.all || exit 2
-# only_cfg TEST ARGS: TEST's section, with ARGS appended to its test_args
+# only_cfg TEST ARGS: TEST's section, with ARGS appended to its test_args.
+# KUT evals the value: appending a double-quoted " ARGS" right after it
+# makes one word of it however it is quoted ("a", 'a' or a).
 only_cfg() {
 	awk -v t="[$1]" -v a="$2" '
 		/^\[/ { if (keep && a != "" && !done) print "test_args = \"" a "\""; keep = ($0 == t); done = 0 }
-		keep && a != "" && /^test_args *=/ {
-			sub(/^test_args *= */, ""); gsub(/^"|"$/, "")
-			$0 = "test_args = \"" ($0 == "" ? "" : $0 " ") a "\""; done = 1
-		}
+		keep && a != "" && /^test_args *=/ { sub(/ *$/, ""); $0 = $0 "\" " a "\""; done = 1 }
 		keep { print }
 		END { if (keep && a != "" && !done) print "test_args = \"" a "\"" }' x86/unittests.cfg.all > x86/unittests.cfg
 	[ -s x86/unittests.cfg ] || echo "kut-run: no test '$1' in x86/unittests.cfg" >&2
@@ -113,7 +122,7 @@ for t in "${tests[@]}"; do
 	log=$logs/$t.log
 	seen= hist=
 	try=0
-	IFS=$'\t' read -r tmo_s targs < <(settings_of "$t")
+	tmo_s=${tmo_of[$t]} targs=${args_of[$t]}
 	t_start=$(date +%s)
 	echo "# start $t" >> "$tap"
 	while :; do
@@ -127,8 +136,8 @@ for t in "${tests[@]}"; do
 		# without -t: run_tests.sh's TAP has no line for a guest that shuts
 		# down or exits non-zero without a FAIL: line (harness/kut.py tap_of)
 		QEMU=$qemu ACCEL=kvm TIMEOUT=${tmo_s}s ./run_tests.sh "$t" > "$log.status" 2>&1
-		PYTHONPATH=$TOP python3 -m harness.kut tap "$t" "logs/$t.log" "$log.status" > "$log.tap"
-		[ -s "$log.tap" ] || echo "not ok 1 - $t: harness.kut tap wrote nothing (see its error in the log)" > "$log.tap"
+		PYTHONPATH=$TOP python3 -m harness.kut_tap "$t" "logs/$t.log" "$log.status" > "$log.tap"
+		[ -s "$log.tap" ] || echo "not ok 1 - $t: harness.kut_tap wrote nothing (see its error in the log)" > "$log.tap"
 		pkill -P $watcher 2>/dev/null
 		kill $watcher 2>/dev/null
 		wait $watcher 2>/dev/null

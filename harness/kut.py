@@ -2,7 +2,7 @@
 
 guest/kut-run.sh writes the TAP: a line for every PASS:, FAIL: or SKIP:
 line of a test's output and one for run_tests.sh's verdict where the checks
-do not already say it (tap_of below):
+do not already say it (harness/kut_tap.py):
 
     ok 3 - smap: write to supervisor page
     not ok 7 - emulator: non-canonical rsp-based access, should #SS(0), got #GP(0)
@@ -10,7 +10,12 @@ do not already say it (tap_of below):
     not ok 12 - svm_npt: timeout; duration=180s
 
 A test fails if any of its lines is "not ok", is skipped if all of them are
-skips, and passes otherwise. guest/kut-run.sh adds a comment line for a test
+skips, and passes otherwise. It is lost when scripts/kut.sh had to write
+its line because a test VM died in it, or before it, or no result came back
+("not ok 0 - T: the test VM died in it", "...: not run, ...", "...: no
+result ..."): that is worse than a failure, so a series that kills the VM
+in a test that also fails on the base is caught. A kernel splat in a test
+VM is a failed result of its own, 'test-vm-splat'. guest/kut-run.sh adds a comment line for a test
 that failed, matched a platform signature of tests/platform-retries and then
 passed; such a test is flaky (counted apart, as make check counts a retried
 selftest):
@@ -22,21 +27,21 @@ Other comment lines ('# start TEST', '# done TEST seconds=N') are ignored.
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
 MODE: on or off). The rule is "no worse than the base": a test is worse on
-the series when the base passed it (or skipped it) and the series did not
-pass (or skip) it, in the same configuration.
+the series when the base passed it (or skipped it, or has no result for it)
+and the series did not pass (or skip) it, or when the base failed it and
+the series lost it, in the same configuration. The report also fails when
+a run has no result for a test another run has (MISSING).
 
     python3 -m harness.kut report DIR        table + worse list; exit 1 if worse
     python3 -m harness.kut results DIR FILE  make check's results lines
-    python3 -m harness.kut tap TEST LOG STATUSFILE
-        the TAP lines of one test that run_tests.sh ran without -t (tap_of):
-        LOG its logs/TEST.log, STATUSFILE what run_tests.sh printed
     python3 -m harness.kut settings ARGSFILE DEFAULT [TEST...]
         a line 'TEST SECONDS ARGS' (tab-separated) per TEST: its timeout
         and extra test_args (tests/kut-args, see settings below), DEFAULT
         seconds without a line; without TESTs, only checks ARGSFILE
-    python3 -m harness.kut split TAPFILE DIR
+    python3 -m harness.kut split TAPFILE DIR [SETTINGSFILE]
         one TEST.tap per test into DIR (split_tap); prints the tests that
-        finished in a live test VM, which scripts/kut.sh keeps
+        ran to their verdict (with the settings of SETTINGSFILE, the output
+        of 'settings'), which scripts/kut.sh may keep
 """
 
 import os
@@ -45,7 +50,9 @@ import sys
 
 LINE = re.compile(r"^(not )?ok \d+ - ([^:\s]+):?\s*(.*?)\s*$")
 FLAKY = re.compile(r"^# flaky (\S+) (.*?)\s*$")
-RANK = {"pass": 2, "flaky": 2, "skip": 2, "fail": 0, "missing": 0}
+RANK = {"pass": 2, "flaky": 2, "skip": 2, "fail": 0, "lost": -1, "missing": -1}
+# the lines scripts/kut.sh writes for a test no test VM gave a verdict for
+LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
 
 
 def parse_tap(text):
@@ -61,7 +68,7 @@ def parse_tap(text):
             continue
         detail = m.group(3)
         if m.group(1):
-            status = "fail"
+            status = "lost" if LOST.match(detail) else "fail"
         elif detail.lower().endswith("# skip"):
             status, detail = "skip", detail[:-6].strip()
         else:
@@ -69,8 +76,11 @@ def parse_tap(text):
         lines.setdefault(m.group(2), []).append((status, detail))
     out = {}
     for test, seen in lines.items():
-        fails = [d for st, d in seen if st == "fail"]
-        if fails:
+        fails = [d for st, d in seen if st in ("fail", "lost")]
+        lost = [d for st, d in seen if st == "lost"]
+        if lost:
+            out[test] = ("lost", lost[0])
+        elif fails:
             out[test] = ("fail", "%d of %d checks failed, first: %s" % (len(fails), len(seen), fails[0]))
         elif all(st == "skip" for st, _ in seen):
             out[test] = ("skip", seen[0][1])
@@ -81,65 +91,7 @@ def parse_tap(text):
     return out
 
 
-CHECK = re.compile(r"^(PASS|FAIL|SKIP):\s*(.*?)\s*$")
-# The reasons for which run_tests.sh skips a whole test that are conditions
-# of the test (its architecture, machine, accelerator, a cfg 'disabled_if' or
-# 'check', a nodefault group) or its own summary when it exits 77. Any other
-# SKIP is QEMU failing to start or a missing test image (KUT's
-# premature_failure): e.g. KVM_CREATE_VM refused by the preload library,
-# which must fail, not skip.
-SKIP_REASON = re.compile(r"^(test marked as manual run only|\S+ only(, but ACCEL=\S*)?|disabled because: .*"
-                         r"|\S+ not equal to .*|no gen-se-header available for pv-host test"
-                         r"|\d+ tests?(, \d+ [a-z ]+)*)$")
-STATUS = re.compile(r"^(PASS|FAIL|SKIP) (\S+)\s*(.*?)\s*$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def tap_of(test, log_text, status_text):
-    """TAP lines for one test from its KUT log and run_tests.sh's status line.
-
-    run_tests.sh -t writes TAP only for the PASS:/FAIL:/SKIP: lines of a
-    test's output and for a timeout or a signal: a guest that shuts down or
-    exits non-zero without a FAIL: line gets no line at all, so checks that
-    passed before it would make the test a pass. kut-run.sh therefore runs
-    each test without -t and builds the TAP here: a line per check of the
-    log, and run_tests.sh's own verdict (e.g. 'FAIL access (timeout;
-    duration=90s)', 'SKIP cmpxchg8b (i386 only)') where the checks do not
-    already say it. A test without a verdict line fails.
-    """
-    out = []                                   # (ok, text after "TEST: ")
-    for line in log_text.splitlines():
-        m = CHECK.match(line.rstrip("\r"))
-        if m:
-            kind, text = m.groups()
-            out.append((kind != "FAIL", text + (" # skip" if kind == "SKIP" else "")))
-    m = None
-    for line in (status_text or "").splitlines():
-        m = STATUS.match(ANSI.sub("", line).strip())
-        if m and m.group(2) == test:
-            break
-        m = None
-    if not m:
-        out.append((False, "run_tests.sh printed no verdict for it"))
-    else:
-        verdict, reason = m.group(1), m.group(3)
-        if reason.startswith("(") and reason.endswith(")"):
-            reason = reason[1:-1]
-        abort = reason.startswith(("timeout", "terminated"))
-        if verdict == "FAIL" and (abort or all(ok for ok, _ in out)):
-            out.append((False, reason if abort else
-                        "failed with no FAIL line (%s; a guest shutdown or a non-zero exit, "
-                        "see the log)" % (reason or "no summary")))
-        elif verdict == "SKIP" and not out:
-            if SKIP_REASON.match(reason):
-                out.append((True, reason + " # skip"))
-            else:
-                out.append((False, "run_tests.sh skipped it for no test condition, QEMU or the "
-                                   "image failed: %s" % (reason or "no reason")))
-        elif verdict == "PASS" and not out:
-            out.append((True, "passed, no PASS line (%s)" % (reason or "exit status 0")))
-    return ["%sok %d - %s: %s" % ("" if ok else "not ", i + 1, test, text)
-            for i, (ok, text) in enumerate(out)]
+ARG = re.compile(r"^[A-Za-z0-9_*.=+:/-]+$")
 
 
 def settings(text, test, default):
@@ -151,7 +103,7 @@ def settings(text, test, default):
     and why, with the cost measured. A test without a line has DEFAULT
     seconds and no extra arguments. Any malformed line is a ValueError.
     """
-    found = None
+    found, seen = None, set()
     for n, line in enumerate(text.splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
@@ -162,46 +114,62 @@ def settings(text, test, default):
         if len(words) < 3 or not words[1].isdigit() or int(words[1]) == 0 or not reason or has_args and not args:
             raise ValueError("line %d: want 'TEST SECONDS [args=ARG[,ARG...]] REASON', got: %s"
                              % (n, line.strip()))
-        if words[0] == test and found is None:
+        bad = [a for a in args if not ARG.match(a)]
+        if bad:
+            raise ValueError("line %d: %s: an ARG is letters, digits and _*.=+:/- only "
+                             "(it goes through KUT's eval)" % (n, bad[0]))
+        if words[0] in seen:
+            raise ValueError("line %d: %s has a line already" % (n, words[0]))
+        seen.add(words[0])
+        if words[0] == test:
             found = (int(words[1]), args)
     return found if found is not None else (default, [])
 
 
 START = re.compile(r"^# start (\S+)\s*$")
-DONE = re.compile(r"^# done (\S+)(\s.*)?$")
+DONE = re.compile(r"^# done (\S+) seconds=\d+(?: (.*?))?\s*$")
 
 
-def split_tap(text):
+def done_tail(seconds, args):
+    """What guest/kut-run.sh writes after '# done TEST seconds=N' for a test
+    run with SECONDS and ARGS (a list)."""
+    return "timeout=%ds" % seconds + (" args=" + " ".join(args) if args else "")
+
+
+def split_tap(text, expect=None):
     """{test: (lines, finished)} of a TAP file of scripts/kut.sh's suite().
 
     A test's lines run from its '# start TEST' to its '# done TEST' line;
     a result line outside them (a test that never started) is its test's.
-    finished: kut-run.sh wrote the '# done TEST seconds=N' line, i.e. the
-    test ran to its verdict in a test VM that was alive; a test the VM died
-    in or never reached gets its lines from suite() and is not finished.
+    finished: guest/kut-run.sh wrote its '# done TEST seconds=N ...' line,
+    i.e. the test ran to its verdict, and (with EXPECT, {test: done_tail})
+    with the timeout and arguments expected. A test the VM died in or
+    never reached gets its lines from suite() and is not finished; nor is
+    one that started twice or has a result line outside its brackets.
     """
     out, current = {}, None
     for line in text.splitlines():
         m = START.match(line)
         if m:
             current = m.group(1)
-            out[current] = ([line], False)
-            continue
-        m = DONE.match(line)
-        if m and m.group(1) == current:
-            lines, _ = out[current]
-            lines.append(line)
-            out[current] = (lines, bool(re.search(r"\sseconds=\d+", m.group(2) or "")))
-            current = None
+            lines, _ = out.get(current, ([], None))
+            out[current] = (lines + [line], "again" if current in out else "started")
             continue
         if current is not None:
-            out[current][0].append(line)
+            lines, state = out[current]
+            lines.append(line)
+            if line == "# done " + current or line.startswith("# done %s " % current):
+                m = DONE.match(line)
+                fin = (state == "started" and m is not None and m.group(1) == current
+                       and (expect is None or expect.get(current) == m.group(2)))
+                out[current] = (lines, "finished" if fin else "ended")
+                current = None
             continue
         m = LINE.match(line)
         if m:
-            lines, fin = out.get(m.group(2), ([], False))
-            out[m.group(2)] = (lines + [line], fin)
-    return out
+            lines, _ = out.get(m.group(2), ([], None))
+            out[m.group(2)] = (lines + [line], None)
+    return {t: (lines, state == "finished") for t, (lines, state) in out.items()}
 
 
 def load(directory):
@@ -217,7 +185,9 @@ def load(directory):
 
 
 def worse(runs):
-    """[(test, config, mode, base status, series status, detail)]."""
+    """[(test, config, mode, base status, series status, detail)]: every
+    test of either kernel whose result on the series ranks below the
+    base's; a test the base has no result for counts as passed there."""
     out = []
     for (kernel, config, mode), res in sorted(runs.items()):
         if kernel != "series":
@@ -225,10 +195,21 @@ def worse(runs):
         base = runs.get(("base", config, "on"))
         if base is None:
             continue
-        for test, (bst, _) in sorted(base.items()):
+        for test in sorted(set(base) | set(res)):
+            bst = base.get(test, ("missing",))[0]
             st, detail = res.get(test, ("missing", "no result on the series"))
-            if RANK[st] < RANK[bst]:
+            if RANK[st] < (2 if bst == "missing" else RANK[bst]):
                 out.append((test, config, mode, bst, st, detail))
+    return out
+
+
+def missing(runs):
+    """[(KERNEL@CONFIG@MODE, test)]: a test some run of the same
+    configuration has a result for and this one does not."""
+    out = []
+    for key, res in sorted(runs.items()):
+        others = set().union(*(r for k, r in runs.items() if k[1] == key[1]))
+        out += [("%s@%s@%s" % key, t) for t in sorted(others - set(res))]
     return out
 
 
@@ -243,7 +224,7 @@ def table(runs):
     for t in tests:
         row = [t.ljust(width)] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
-    for st in ("pass", "flaky", "fail", "skip"):
+    for st in ("pass", "flaky", "fail", "skip", "lost"):
         row = [("= " + st).ljust(width)] + ["%-27d" % sum(r[0] == st for r in runs[k].values()) for k in cols]
         lines.append("".join(row).rstrip())
     return lines
@@ -258,8 +239,10 @@ def results_lines(runs):
             continue
         for test, (st, detail) in sorted(res.items()):
             name = "kut %s@%s quirk=%s" % (test, config, mode)
-            if st == "fail" and ("base", config, "on") in runs and (test, config, mode) not in bad:
+            if st in ("fail", "lost") and ("base", config, "on") in runs and (test, config, mode) not in bad:
                 st, detail = "skip", "fails on the unpatched base too: " + detail
+            elif st == "lost":
+                st = "fail"
             lines.append("%s\t%s\t%s" % (st, name, detail))
     return lines
 
@@ -273,26 +256,19 @@ def main(argv):
         empty = ["%s@%s@%s" % k for k, res in sorted(runs.items()) if not res]
         for name in empty:
             print("EMPTY %s.tap: no test reported anything" % name)
+        gaps = missing(runs)
+        for name, t in gaps:
+            print("MISSING %s in %s.tap: another run of its configuration has a result for it" % (t, name))
         bad = worse(runs)
         for t, c, m, b, s, d in bad:
             print("WORSE %s@%s quirk=%s: base %s, series %s (%s)" % (t, c, m, b, s, d))
         print("%d test result(s) worse on the series than on the base" % len(bad))
-        return 1 if bad or empty else 0
+        return 1 if bad or empty or gaps else 0
     if len(argv) == 3 and argv[0] == "results":
         runs = load(argv[1])
         with open(argv[2], "w") as f:
             for line in results_lines(runs):
                 f.write(line + "\n")
-        return 0
-    if len(argv) == 4 and argv[0] == "tap":
-        texts = []
-        for path in argv[2:]:
-            try:
-                with open(path, errors="replace") as f:
-                    texts.append(f.read())
-            except FileNotFoundError:
-                texts.append("")
-        print("\n".join(tap_of(argv[1], *texts)))
         return 0
     if len(argv) >= 3 and argv[0] == "settings" and argv[2].isdigit():
         with open(argv[1]) as f:
@@ -305,9 +281,14 @@ def main(argv):
         except ValueError as e:
             sys.exit("kut: %s: %s" % (argv[1], e))
         return 0
-    if len(argv) == 3 and argv[0] == "split":
+    if len(argv) in (3, 4) and argv[0] == "split":
+        expect = None
+        if len(argv) == 4:
+            with open(argv[3]) as f:
+                expect = {t: done_tail(int(sec), a.split()) for t, sec, a in
+                          (line.rstrip("\n").split("\t") for line in f if line.strip())}
         with open(argv[1], errors="replace") as f:
-            parts = split_tap(f.read())
+            parts = split_tap(f.read(), expect)
         os.makedirs(argv[2], exist_ok=True)
         for test, (lines, finished) in sorted(parts.items()):
             with open(os.path.join(argv[2], test + ".tap"), "w") as f:

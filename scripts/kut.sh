@@ -78,12 +78,13 @@ base_kernel() {
 	echo "$ver"
 }
 
-# vmrun KERNEL(bzImage) CONFIG OUTDIR 'modes' TEST...: one test VM, KUT in each mode
+# vmrun KERNEL(bzImage) CONFIG OUTDIR 'modes' SETTINGS TEST...: one test
+# VM, KUT in each mode; SETTINGS (or '') the tests' timeouts and args
 vmrun() {
-	local kernel=$1 config=$2 out=$3 modes=$4 cmd="" m start rc
-	shift 4
+	local kernel=$1 config=$2 out=$3 modes=$4 settings=$5 cmd="" m start rc
+	shift 5
 	for m in $modes; do
-		cmd+="guest/kut-run.sh -c $config $m \$OUT/$m.tap $* ; "
+		cmd+="guest/kut-run.sh -c $config ${settings:+-s $settings }$m \$OUT/$m.tap $* ; "
 	done
 	start=$(date +%s)
 	# 8G: the svm tests give their own guest -m 4g, more than the 4G test VM holds
@@ -105,15 +106,17 @@ remaining() {
 }
 
 # suite KERNEL CONFIG OUT MODE TEST...: one quirk mode of KUT (every test of
-# x86/unittests.cfg without TESTs) into OUT/MODE.tap; returns 1 if a test VM
-# died. kut-run.sh brackets each test with '# start TEST' and '# done TEST';
+# x86/unittests.cfg without TESTs) into OUT/MODE.tap, with the settings of
+# OUT/MODE.settings when there is one; returns 1 if a test VM died or the
+# test kernel splatted ('not ok 0 - test-vm-splat', pointing at the console). kut-run.sh brackets each test with '# start TEST' and '# done TEST';
 # when a test VM dies inside a test, that test fails, pointing at the VM's
 # console, and a fresh VM runs the rest (at most 5 VMs). When a VM stopped
 # before starting a test, the tests left fail unrun: another VM would too.
 suite() {
-	local kernel=$1 config=$2 out=$3 mode=$4 vms=0 left died t vmtap
+	local kernel=$1 config=$2 out=$3 mode=$4 vms=0 left died t vmtap rc settings= splat=0
 	local tap=$out/$mode.tap
 	shift 4
+	[ -f "$out/$mode.settings" ] && settings=$out/$mode.settings
 	if [ $# -gt 0 ]; then
 		left=("$@")
 	else
@@ -125,13 +128,19 @@ suite() {
 		vms=$((vms + 1))
 		vmtap=$out/$mode-vm$vms/$mode.tap
 		rm -rf "$out/$mode-vm$vms"
-		vmrun "$kernel" "$config" "$out/$mode-vm$vms" "$mode" "${left[@]}"
+		rc=0
+		vmrun "$kernel" "$config" "$out/$mode-vm$vms" "$mode" "$settings" "${left[@]}" || rc=$?
 		# a dead VM's TAP may end mid-line; the plan lines are per VM
 		[ -s "$vmtap" ] && sed -e '/^1\.\./d' -e '$a\' "$vmtap" >> "$tap"
+		if [ $rc -eq 126 ]; then
+			printf 'not ok 0 - test-vm-splat: the test kernel splatted (%s)\n' \
+				"${out#$TOP/}/$mode-vm$vms/console.log" >> "$tap"
+			splat=1
+		fi
 		# stopped by hand (run's trap): no new VM, the finished tests count
 		[ -n "${KUT_STOPPED:-}" ] && return 1
 		mapfile -t left < <(remaining "$tap" "${left[@]}")
-		[ ${#left[@]} -eq 0 ] && [ $vms -eq 1 ] && return 0
+		[ ${#left[@]} -eq 0 ] && [ $vms -eq 1 ] && return $splat
 		[ ${#left[@]} -eq 0 ] && return 1
 		died=${left[0]}
 		if ! grep -qx "# start $died" "$tap"; then
@@ -156,32 +165,39 @@ suite() {
 }
 
 run() {
-	local tests=("$@") c ver common bkey skey out m t configs k mode key bz what kept todo parts fin set tmo args
+	local tests=("$@") c ver common bkey skey out m t configs k mode key bz what kept todo parts fin rc
+	local tmo args timeout lines splat
 	local -A piece=()
 	build
 	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
 	ver=$(base_kernel) || exit 1
-	TIMEOUT=${SLOTZAP_KUT_TIMEOUT:-180s}
-	TIMEOUT=${TIMEOUT%s}
-	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s"
+	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
+	timeout=${timeout%s}
+	[[ $timeout =~ ^[0-9]+$ ]] || die "SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s"
 	[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <(cd "$KUT_SRC" && ./run_tests.sh -l)
 	[ ${#tests[@]} -gt 0 ] || die "kvm-unit-tests: no tests listed by $KUT_SRC/run_tests.sh -l"
-	# piece[TEST]: the name of TEST's kept result, per its timeout and extra
-	# test_args (tests/kut-args) or the default timeout
-	set=$(python3 -m harness.kut settings "$KUT_ARGS" "$TIMEOUT" "${tests[@]}") || exit 1
+	# Each test's timeout and extra test_args, once for the whole run: the
+	# test VMs get them from this file (kut-run.sh -s), and piece[TEST],
+	# the name of TEST's kept result, is made from them
+	lines=$(python3 -m harness.kut settings "$KUT_ARGS" "$timeout" "${tests[@]}") || exit 1
 	while IFS=$'\t' read -r t tmo args; do
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
-	done <<< "$set"
+	done <<< "$lines"
 	# Each test's result is kept per kernel, configuration, quirk mode, its
-	# timeout and extra arguments (tests/kut-args), and the KUT build,
-	# runner, parser and QEMU: the base's per base version, the series' per
-	# test kernel image and preload library. A test that a test VM died in
-	# or never reached is used once, never kept (a base failure would excuse
-	# the series'). So an interrupted 'make kut' (4.5 hours) goes on where
-	# it stopped, and a new line in tests/kut-args runs only its test again.
+	# timeout and extra arguments (tests/kut-args), and what else decides it
+	# in the test VM: the KUT build, QEMU, the runner, the TAP maker, the
+	# retry policy and its signatures, and the configurations' parameters;
+	# the base's per base version and image, the series' per test kernel
+	# image and preload library. Only a run in which no test VM died and no
+	# kernel splatted is kept (a base failure would excuse the series'), or
+	# the finished tests of one stopped by hand. So an interrupted 'make kut'
+	# (5 hours) goes on where it stopped, and a new line in tests/kut-args
+	# runs only its own test again.
 	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) "$KUT_DIR/src.stamp" \
-		"$TOP/guest/kut-run.sh" "$TOP/harness/kut.py" 2>/dev/null | sha256sum | cut -c1-12)
-	bkey=$(printf '%s\n' "$common" "$ver" | sha256sum | cut -c1-12)
+		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
+		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" |
+		sha256sum | cut -c1-12)
+	bkey=$(cat <(printf '%s\n' "$common" "$ver") "$BUILD/obj-base/arch/x86/boot/bzImage" | sha256sum | cut -c1-12)
 	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" "$TOP/preload/slotzap-preload.c" |
 		sha256sum | cut -c1-12)
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
@@ -200,40 +216,57 @@ run() {
 			kept=$KUT_DIR/kept/$key@$c@$k-$mode
 			out=$KUT_DIR/vm/$k-$c
 			parts=$out/$mode.parts
-			rm -rf "$parts" && mkdir -p "$kept"
-			todo=()
+			rm -rf "$parts" && mkdir -p "$kept" "$out"
+			todo=() splat=
 			for t in "${tests[@]}"; do
-				[ -s "$kept/${piece[$t]}" ] || todo+=("$t")
+				kept_ok "$kept/${piece[$t]}" "$t" || todo+=("$t")
 			done
 			if [ ${#todo[@]} -eq 0 ]; then
 				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (${kept#$TOP/})"
 			else
 				log "kvm-unit-tests on $what, $c: ${#todo[@]} of ${#tests[@]} test(s) to run, the rest kept"
-				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" ||
-					warn "a test VM died ($what, $c); the tests it died in or never reached are used once, not kept"
-				fin=$(python3 -m harness.kut split "$out/$mode.tap" "$parts") || die "cannot split $out/$mode.tap"
+				printf '%s\n' "$lines" > "$out/$mode.settings"
+				rc=0
+				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" || rc=$?
+				splat=$(grep '^not ok 0 - test-vm-splat:' "$out/$mode.tap")
+				fin=$(python3 -m harness.kut split "$out/$mode.tap" "$parts" "$out/$mode.settings") ||
+					die "cannot split $out/$mode.tap"
+				if [ $rc -ne 0 ] && [ -z "$KUT_STOPPED" ]; then
+					warn "a test VM died or the kernel splatted ($what, $c): its results are used once, not kept"
+					fin=
+				fi
 				for t in $fin; do
-					cp "$parts/$t.tap" "$kept/${piece[$t]}"
+					cp "$parts/$t.tap" "$kept/${piece[$t]}.new" && mv "$kept/${piece[$t]}.new" "$kept/${piece[$t]}" ||
+						die "cannot keep $t's result in ${kept#$TOP/}"
 				done
 				[ -z "$KUT_STOPPED" ] ||
 					die "kvm-unit-tests stopped ($what, $c); its $(wc -w <<< "$fin") finished test(s) are kept, a later make kut goes on from there"
 			fi
-			for t in "${tests[@]}"; do
-				if [ -s "$kept/${piece[$t]}" ]; then
-					cat "$kept/${piece[$t]}"
-				elif [ -s "$parts/$t.tap" ]; then
-					cat "$parts/$t.tap"
-				else
-					printf 'not ok 0 - %s: no result from its test VM (%s)\n' "$t" "${out#$TOP/}"
-				fi
-			done > "$RESULTS/$k@$c@$mode.tap"
+			{
+				for t in "${tests[@]}"; do
+					if kept_ok "$kept/${piece[$t]}" "$t"; then
+						cat "$kept/${piece[$t]}"
+					elif [ -s "$parts/$t.tap" ]; then
+						cat "$parts/$t.tap"
+					else
+						printf 'not ok 0 - %s: no result from its test VM (%s)\n' "$t" "${out#$TOP/}"
+					fi
+				done
+				[ -z "$splat" ] || echo "$splat"
+			} > "$RESULTS/$k@$c@$mode.tap"
 		done
 	done
 	python3 -m harness.kut report "$RESULTS" | tee "$KUT_DIR/report.txt"
 }
 
+# kept_ok FILE TEST: FILE is a whole kept result of TEST: it ends with the
+# '# done TEST seconds=N' line guest/kut-run.sh writes after its verdict
+kept_ok() {
+	[ -s "$1" ] && [[ $(tail -n 1 "$1") == "# done $2 seconds="* ]]
+}
+
 check() {
-	local res=$BUILD/results/kut.results config tests out m
+	local res=$BUILD/results/kut.results config tests out m rc=0
 	config=$(awk '$1 == "config" { print $2 }' "$TOP/tests/kut-check")
 	mapfile -t tests < <(sed -e 's/#.*//' "$TOP/tests/kut-check" | awk '$1 == "test" { print $2 }')
 	if [ -z "$(kut_source)" ]; then
@@ -244,11 +277,15 @@ check() {
 	build
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS" "$(dirname "$res")"
 	out=$KUT_DIR/vm/check-$config
-	vmrun "$OBJ_TEST/arch/x86/boot/bzImage" "$config" "$out" "on off" "${tests[@]}"
+	vmrun "$OBJ_TEST/arch/x86/boot/bzImage" "$config" "$out" "on off" "" "${tests[@]}" || rc=$?
 	for m in on off; do
 		cp "$out/$m.tap" "$RESULTS/series@$config@$m.tap" 2>/dev/null || : > "$RESULTS/series@$config@$m.tap"
 	done
 	python3 -m harness.kut results "$RESULTS" "$res" || die "cannot write $res"
+	# the VM must end clean: 126 is a kernel splat (vm.py), 124/125 a hang or death
+	[ "$rc" -eq 0 ] ||
+		printf 'fail\tkut test VM (%s)\tvm.py exit %s: 126 a kernel splat, 124 a hang, 125 a death (see %s/console.log)\n' \
+			"$config" "$rc" "${out#$TOP/}" >> "$res"
 	# every listed test must have reported in both modes
 	for m in on off; do
 		for t in "${tests[@]}"; do

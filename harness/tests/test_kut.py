@@ -4,7 +4,7 @@ import os
 import tempfile
 import unittest
 
-from harness import kut
+from harness import kut, kut_tap
 
 TAP = """TAP version 13
 ok 1 - access: 3 tests
@@ -45,12 +45,21 @@ class Parse(unittest.TestCase):
         self.assertEqual(res["svm_npt"][0], "flaky")
         self.assertIn("l1-state-in-l2 (run 2", res["svm_npt"][1])
 
-    def test_dead_vm_line_fails_and_done_markers_are_ignored(self):
+    def test_dead_vm_line_is_lost_and_done_markers_are_ignored(self):
         res = kut.parse_tap("ok 1 - x2apic: a\n# done x2apic seconds=20 timeout=180s\n"
                             "not ok 0 - emulator: the test VM died in it (see console.log)\n"
                             "# done emulator\n# done sieve seconds=40 timeout=180s\n")
-        self.assertEqual({t: s for t, (s, _) in res.items()}, {"x2apic": "pass", "emulator": "fail"})
+        self.assertEqual({t: s for t, (s, _) in res.items()}, {"x2apic": "pass", "emulator": "lost"})
         self.assertIn("test VM died", res["emulator"][1])
+
+    def test_lines_of_a_test_no_vm_gave_a_verdict_for_are_lost(self):
+        res = kut.parse_tap("ok 1 - a: x\nnot ok 0 - a: the test VM died in it (c)\n"
+                            "not ok 0 - b: not run, the test VM stopped before it (c)\n"
+                            "not ok 0 - c: not run, 5 test VMs died\n"
+                            "not ok 0 - d: no result from its test VM (c)\n"
+                            "not ok 1 - f: timeout; duration=180s\n")
+        self.assertEqual({t: s for t, (s, _) in res.items()},
+                         {"a": "lost", "b": "lost", "c": "lost", "d": "lost", "f": "fail"})
 
     def test_flaky_marker_never_hides_a_failure(self):
         res = kut.parse_tap("not ok 1 - pku: timeout\n# flaky pku l1-state-in-l2 (run 2)\n")
@@ -64,48 +73,48 @@ class TapOf(unittest.TestCase):
         return kut.parse_tap("\n".join(tap))[test]
 
     def test_checks_then_a_shutdown_fail(self):
-        tap = kut.tap_of("pku", "cmdline\nPASS: a\nPASS: b\n", "\x1b[31mFAIL\x1b[0m pku \n")
+        tap = kut_tap.tap_of("pku", "cmdline\nPASS: a\nPASS: b\n", "\x1b[31mFAIL\x1b[0m pku \n")
         self.assertEqual(tap[:2], ["ok 1 - pku: a", "ok 2 - pku: b"])
         self.assertTrue(tap[2].startswith("not ok 3 - pku: failed with no FAIL line"))
         self.assertEqual(self.status("pku", tap)[0], "fail")
 
     def test_timeout_is_a_line_of_its_own(self):
-        tap = kut.tap_of("access", "FAIL: e\n", "FAIL access (timeout; duration=90s)")
+        tap = kut_tap.tap_of("access", "FAIL: e\n", "FAIL access (timeout; duration=90s)")
         self.assertEqual(tap, ["not ok 1 - access: e", "not ok 2 - access: timeout; duration=90s"])
 
     def test_failed_checks_need_no_extra_line(self):
-        tap = kut.tap_of("e", "PASS: a\nFAIL: b\n", "FAIL e (2 tests, 1 unexpected failures)")
+        tap = kut_tap.tap_of("e", "PASS: a\nFAIL: b\n", "FAIL e (2 tests, 1 unexpected failures)")
         self.assertEqual(tap, ["ok 1 - e: a", "not ok 2 - e: b"])
 
     def test_skip_verdicts_and_skipped_checks(self):
-        self.assertEqual(self.status("cmpxchg8b", kut.tap_of(
+        self.assertEqual(self.status("cmpxchg8b", kut_tap.tap_of(
             "cmpxchg8b", "", "other line\n\x1b[33mSKIP\x1b[0m cmpxchg8b (i386 only)")), ("skip", "i386 only"))
-        self.assertEqual(kut.tap_of("m", "SKIP: pcommit\nPASS: x\n", "PASS m (2 tests, 1 skipped)"),
+        self.assertEqual(kut_tap.tap_of("m", "SKIP: pcommit\nPASS: x\n", "PASS m (2 tests, 1 skipped)"),
                          ["ok 1 - m: pcommit # skip", "ok 2 - m: x"])
 
     def test_a_skip_by_qemu_failing_to_start_fails(self):
         # KUT's premature_failure: QEMU's last line as a SKIP reason
-        tap = kut.tap_of("pku", "", "SKIP pku (qemu-system-x86_64: failed to initialize kvm: "
+        tap = kut_tap.tap_of("pku", "", "SKIP pku (qemu-system-x86_64: failed to initialize kvm: "
                                     "Operation not supported)")
         self.assertEqual(self.status("pku", tap)[0], "fail")
         self.assertIn("failed to initialize kvm", tap[0])
-        tap = kut.tap_of("pku", "", "SKIP pku (Test file 'x86/pku.flat' not found)")
+        tap = kut_tap.tap_of("pku", "", "SKIP pku (Test file 'x86/pku.flat' not found)")
         self.assertEqual(self.status("pku", tap)[0], "fail")
 
     def test_skips_for_test_conditions(self):
         for reason in ("i386 only", "kvm only, but ACCEL=tcg", "test marked as manual run only",
                        "disabled because: no PKS", "/sys/module/kvm_intel/parameters/ept not equal to Y",
                        "1 tests, 1 skipped", "0 tests"):
-            self.assertEqual(self.status("t", kut.tap_of("t", "", "SKIP t (%s)" % reason)),
+            self.assertEqual(self.status("t", kut_tap.tap_of("t", "", "SKIP t (%s)" % reason)),
                              ("skip", reason), reason)
 
     def test_nested_parentheses_in_a_reason(self):
-        tap = kut.tap_of("t", "", "SKIP t (disabled because: (a (b)))")
+        tap = kut_tap.tap_of("t", "", "SKIP t (disabled because: (a (b)))")
         self.assertEqual(tap, ["ok 1 - t: disabled because: (a (b)) # skip"])
 
     def test_pass_without_checks_and_no_verdict(self):
-        self.assertEqual(self.status("sieve", kut.tap_of("sieve", "x", "PASS sieve "))[0], "pass")
-        self.assertEqual(self.status("sieve", kut.tap_of("sieve", "PASS: a\n", "PASS other (1 tests)"))[0],
+        self.assertEqual(self.status("sieve", kut_tap.tap_of("sieve", "x", "PASS sieve "))[0], "pass")
+        self.assertEqual(self.status("sieve", kut_tap.tap_of("sieve", "PASS: a\n", "PASS other (1 tests)"))[0],
                          "fail")
 
 
@@ -156,6 +165,25 @@ class Compare(unittest.TestCase):
         self.assertIn("EMPTY series@c@on.tap", out.getvalue())
         self.assertIn("EMPTY base@c@on.tap", out.getvalue())
 
+    def test_a_lost_test_is_worse_than_a_base_failure_and_a_new_failure_counts(self):
+        runs = {("base", "c", "on"): {"a": ("fail", ""), "b": ("pass", "")},
+                ("series", "c", "on"): {"a": ("lost", "died"), "b": ("pass", ""), "test-vm-splat": ("fail", "")}}
+        self.assertEqual([(t, b, s) for t, _, _, b, s, _ in kut.worse(runs)],
+                         [("a", "fail", "lost"), ("test-vm-splat", "missing", "fail")])
+        runs[("base", "c", "on")]["a"] = ("lost", "died")
+        self.assertEqual([t for t, *_ in kut.worse(runs)], ["test-vm-splat"])
+
+    def test_a_test_a_run_has_no_result_for_is_missing(self):
+        self.assertEqual(kut.missing(self.runs), [("series@c@on", "d")])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            kut.main(["report", self.dir.name])
+        self.assertIn("MISSING d in series@c@on.tap", out.getvalue())
+
+    def test_a_lost_result_is_a_failure_in_make_checks_lines(self):
+        runs = {("series", "c", "on"): {"a": ("lost", "the test VM died in it")}}
+        self.assertEqual(kut.results_lines(runs), ["fail\tkut a@c quirk=on\tthe test VM died in it"])
+
     def test_report_exit_status(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
@@ -172,7 +200,8 @@ class Table(unittest.TestCase):
         self.assertEqual(lines[2].split(), [name, "fail"])
         self.assertEqual(lines[0].index("c base"), lines[2].index("fail"))
         self.assertEqual([l.split() for l in lines[3:]],
-                         [["=", "pass", "1"], ["=", "flaky", "0"], ["=", "fail", "1"], ["=", "skip", "0"]])
+                         [["=", "pass", "1"], ["=", "flaky", "0"], ["=", "fail", "1"], ["=", "skip", "0"],
+                          ["=", "lost", "0"]])
 
 
 class Settings(unittest.TestCase):
@@ -190,6 +219,11 @@ svm 900 args=-latency_*,-x the latency tests run 1,000,000 VMRUNs
         for bad in ("debug", "debug ten why", "debug 60", "debug 0 why", "svm 60 args= why", "svm 60 args=-x"):
             with self.assertRaisesRegex(ValueError, "line 1: want"):
                 kut.settings(bad + "\n", "other", 180)
+        for bad in ("svm 60 args=$(reboot) why", "svm 60 args='x' why", 'svm 60 args="x why'):
+            with self.assertRaisesRegex(ValueError, "line 1: .* letters, digits"):
+                kut.settings(bad + "\n", "other", 180)
+        with self.assertRaisesRegex(ValueError, "line 2: svm has a line already"):
+            kut.settings("svm 60 why\nsvm 90 why\n", "other", 180)
 
     def test_cli_prints_seconds_tab_args(self):
         with tempfile.NamedTemporaryFile("w", suffix=".args") as f:
@@ -223,6 +257,24 @@ not ok 0 - c: not run, the test VM stopped before it (build/kut/vm/x/console.log
         self.assertEqual(len(parts["b"][0]), 4)
         self.assertEqual(parts["c"], (["not ok 0 - c: not run, the test VM stopped before it "
                                        "(build/kut/vm/x/console.log)"], False))
+
+    def test_only_the_expected_timeout_and_args_finish(self):
+        text = ("# start a\nok 1 - a: x\n# done a seconds=3 timeout=180s\n"
+                "# start s\nok 1 - s: x\n# done s seconds=9 timeout=600s args=-latency_*\n")
+        parts = kut.split_tap(text, {"a": kut.done_tail(180, []), "s": kut.done_tail(600, ["-latency_*"])})
+        self.assertEqual({t: f for t, (_, f) in parts.items()}, {"a": True, "s": True})
+        parts = kut.split_tap(text, {"a": kut.done_tail(300, []), "s": kut.done_tail(600, [])})
+        self.assertEqual({t: f for t, (_, f) in parts.items()}, {"a": False, "s": False})
+
+    def test_a_test_started_twice_or_blamed_outside_its_lines_never_finishes(self):
+        text = ("# start a\nok 1 - a: x\n# done a seconds=3 timeout=180s\n"
+                "# start b\n# done a seconds=3 timeout=180s\nok 1 - b: x\n# done b seconds=3 timeout=180s\n"
+                "not ok 0 - b: not run, 5 test VMs died\n"
+                "# start a\nok 1 - a: y\n# done a seconds=3 timeout=180s\n")
+        parts = kut.split_tap(text)
+        self.assertEqual({t: f for t, (_, f) in parts.items()}, {"a": False, "b": False})
+        self.assertEqual(len(parts["a"][0]), 6)
+        self.assertEqual(len(parts["b"][0]), 5)
 
     def test_pieces_parse_as_the_whole_did(self):
         parts = kut.split_tap(self.SUITE)

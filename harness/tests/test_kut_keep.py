@@ -26,16 +26,19 @@ suite() {
 	echo "suite $c $mode $*" >> "$WORK/calls"
 	if [ "${STOP_AT:-}" = "$c ${kernel#$BUILD/}" ]; then
 		# stopped by hand in t2, as by a SIGTERM to the process group
-		printf '# start t1\nok 1 - t1: fine\n# done t1 seconds=1\n# start t2\nok 1 - t2: ha' > "$out/$mode.tap"
+		printf '# start t1\nok 1 - t1: fine\n# done t1 seconds=1 timeout=180s\n# start t2\nok 1 - t2: ha' > "$out/$mode.tap"
 		kill -TERM $$
 		return 1
 	fi
 	for t in "$@"; do
-		if [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" != t1 ]; then
+		if [ -n "${SILENT:-}" ] && [ "$t" = t3 ]; then
+			:   # a test that reports nothing at all
+		elif [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" != t1 ]; then
 			[ "$t" = t2 ] && printf '# start t2\nok 1 - t2: half\nnot ok 0 - t2: the test VM died in it\n# done t2\n'
 			[ "$t" = t3 ] && printf 'not ok 0 - t3: not run, the test VM stopped before it\n'
 		else
-			printf '# start %s\nok 1 - %s: fine\n# done %s seconds=1 timeout=180s\n' "$t" "$t" "$t"
+			printf '# start %s\nok 1 - %s: fine\n# done %s seconds=1 %s\n' "$t" "$t" "$t" \
+				"$(awk -F'\t' -v t="$t" '$1 == t { printf "timeout=%ss%s", $2, ($3 != "" ? " args=" $3 : "") }' "$out/$mode.settings")"
 		fi
 	done >> "$out/$mode.tap"
 	[ "$c" != svm-shadow ] || [ "$mode" != off ]
@@ -52,6 +55,8 @@ class Keep(unittest.TestCase):
         for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot"):
             os.makedirs(os.path.join(self.work, d))
         self.kernel("k1")
+        with open(os.path.join(self.work, "b/obj-base/arch/x86/boot/bzImage"), "w") as f:
+            f.write("base")
         self.args("")
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
             f.write("kut\n")
@@ -83,7 +88,7 @@ class Keep(unittest.TestCase):
         except FileNotFoundError:
             return [], reported
 
-    def test_kept_tests_are_reused_and_those_a_dead_vm_had_are_not(self):
+    def test_a_run_is_kept_test_by_test_unless_a_test_vm_died_in_it(self):
         calls, reported = self.run_kut()
         self.assertEqual(len(calls), 6)
         self.assertIn("ok 1 - t1: fine", reported)
@@ -96,9 +101,9 @@ class Keep(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(os.path.join(self.work, "results"))),
                          sorted("%s@%s@%s.tap" % (k, c, m) for c in ("svm-shadow", "svm-tdp-mmu")
                                 for k, m in (("base", "on"), ("series", "on"), ("series", "off"))))
-        # again: only the tests the dead test VM did not finish run again
+        # again: only the run whose test VM died, all of it
         calls, reported = self.run_kut()
-        self.assertEqual(calls, ["suite svm-shadow off t2 t3"])
+        self.assertEqual(calls, ["suite svm-shadow off t1 t2 t3"])
         self.assertEqual(reported.count("ok 1 - t1: fine"), 6)
 
     def test_a_new_test_kernel_runs_the_series_again_not_the_base(self):
@@ -113,14 +118,34 @@ class Keep(unittest.TestCase):
         self.args("t2 600 args=-slow_* its slow part does not fit TCG\n")
         calls, _ = self.run_kut()
         self.assertEqual(len(calls), 6)
-        self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t2", "t2 t3"})
+        self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t2", "t1 t2 t3"})
         # its reason is not part of the key
         self.args("t2 600 args=-slow_* the reason, reworded\n")
         calls, _ = self.run_kut()
-        self.assertEqual(calls, ["suite svm-shadow off t2 t3"])
+        self.assertEqual(calls, ["suite svm-shadow off t1 t2 t3"])
+        # other args alone are another key
+        self.args("t2 600 args=-other_* the reason\n")
+        calls, _ = self.run_kut()
+        self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t2", "t1 t2 t3"})
         # another default timeout: every test without a line again
         calls, _ = self.run_kut(env={"SLOTZAP_KUT_TIMEOUT": "300s"})
         self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t1 t3", "t1 t2 t3"})
+
+    def test_a_kept_result_cut_short_runs_again(self):
+        self.run_kut()
+        kept = os.path.join(self.work, "kept")
+        d = [x for x in sorted(os.listdir(kept)) if x.endswith("@svm-tdp-mmu@series-on")][0]
+        piece = [x for x in os.listdir(os.path.join(kept, d)) if x.startswith("t2@")][0]
+        with open(os.path.join(kept, d, piece), "w") as f:
+            f.write("# start t2\nok 1 - t2: fine\n")
+        calls, _ = self.run_kut()
+        self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-tdp-mmu on t2"])
+
+    def test_a_test_that_reports_nothing_fails_and_is_not_kept(self):
+        _, reported = self.run_kut(env={"SILENT": "1"})
+        self.assertEqual(reported.count("not ok 0 - t3: no result from its test VM"), 6)
+        calls, _ = self.run_kut()
+        self.assertEqual(len(calls), 6)
 
     def test_a_stop_by_hand_keeps_the_finished_tests_and_ends_there(self):
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",

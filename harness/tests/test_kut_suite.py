@@ -16,7 +16,7 @@ HARNESS = r'''
 warn() { :; }; die() { echo "DIE: $*"; exit 1; }
 source <(sed -n '/^remaining() {/,/^}/p;/^suite() {/,/^}/p' "$TOP/scripts/kut.sh")
 vmrun() {
-	local out=$3 mode=$4 t; shift 4; mkdir -p "$out"; : > "$out/$mode.tap"
+	local out=$3 mode=$4 t; shift 5; mkdir -p "$out"; : > "$out/$mode.tap"
 	[ -n "${DIE_EARLY:-}" ] && return 1
 	for t in "$@"; do
 		printf '# start %s\n' "$t" >> "$out/$mode.tap"
@@ -26,15 +26,16 @@ vmrun() {
 		printf 'ok 1 - %s: fine\n# done %s seconds=1\n' "$t" "$t" >> "$out/$mode.tap"
 	done
 	echo 1..9 >> "$out/$mode.tap"
+	[ -z "${SPLAT:-}" ] || return 126
 }
 suite bzImage cfg "$OUTDIR" on "$@"
 '''
 
 
-def run_suite(tests, die_in, early=False, stop_in=""):
+def run_suite(tests, die_in, early=False, stop_in="", splat=False):
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in), DIE_EARLY="1" if early else "",
-                   STOP_IN=stop_in)
+                   STOP_IN=stop_in, SPLAT="1" if splat else "")
         p = subprocess.run(["bash", "-c", HARNESS, "suite"] + tests, env=env,
                            capture_output=True, text=True)
         with open(os.path.join(d, "on.tap")) as f:
@@ -48,7 +49,7 @@ class Suite(unittest.TestCase):
         self.assertEqual(rc, 1)
         res = kut.parse_tap(tap)
         self.assertEqual({t: s for t, (s, _) in res.items()},
-                         {"a": "pass", "b": "fail", "c": "pass", "d": "fail", "e": "pass"})
+                         {"a": "pass", "b": "lost", "c": "pass", "d": "lost", "e": "pass"})
         self.assertIn("the test VM died in it (", res["b"][1])
         self.assertNotIn("1..", tap)
         self.assertEqual(dirs, ["on-vm1", "on-vm2", "on-vm3", "on.tap"])
@@ -74,6 +75,12 @@ class Suite(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("not ok 0 - b: the test VM died in it", tap)
 
+
+    def test_a_kernel_splat_is_a_failed_result_and_fails_the_suite(self):
+        rc, tap, dirs = run_suite(list("ab"), [], splat=True)
+        self.assertEqual((rc, dirs), (1, ["on-vm1", "on.tap"]))
+        self.assertEqual(kut.parse_tap(tap)["test-vm-splat"][0], "fail")
+        self.assertIn("on-vm1/console.log", tap)
 
     def test_a_stop_by_hand_boots_no_new_vm_and_blames_no_test(self):
         rc, tap, dirs = run_suite(list("abc"), [], stop_in="b")
