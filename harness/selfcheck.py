@@ -9,6 +9,7 @@ is logic no test covers.
 """
 
 import concurrent.futures
+import glob
 import os
 import shutil
 import subprocess
@@ -161,16 +162,26 @@ SCRIPT_MUTATIONS = [
 TESTS_TIMEOUT = 120   # one run of the unit tests takes seconds
 
 
-def run_tests(root):
-    """The unit tests' exit status in ROOT; 124 when they hung. They stop at
-    the first failure (-f): one is enough to kill a mutation."""
+def run_tests(root, pattern="test*.py"):
+    """The exit status of the unit tests in ROOT whose file matches PATTERN;
+    124 when they hung. They stop at the first failure (-f): one is enough
+    to kill a mutation."""
     try:
         return subprocess.run([sys.executable, "-m", "unittest", "discover", "-f", "-s",
-                               os.path.join(root, "harness/tests"), "-t", root],
+                               os.path.join(root, "harness/tests"), "-t", root, "-p", pattern],
                               cwd=root, capture_output=True, text=True,
                               timeout=TESTS_TIMEOUT).returncode
     except subprocess.TimeoutExpired:
         return 124
+
+
+def tests_of(path):
+    """The pattern of the unit tests named after PATH's file (harness/kut.py:
+    test_kut*.py), or None when there are none: they run first, and the
+    whole suite only when they do not kill the mutation."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    pattern = "test_%s*.py" % stem
+    return pattern if glob.glob(os.path.join(TOP, "harness/tests", pattern)) else None
 
 
 def copy_tree(root):
@@ -193,7 +204,10 @@ def try_mutation(path, old, new, what):
             return path, what + ": the text to mutate is gone", "STALE"
         with open(f, "w") as fh:
             fh.write(src.replace(old, new, 1))
-        rc = run_tests(root)
+        own = tests_of(path)
+        rc = run_tests(root, own) if own else 0
+        if rc == 0:
+            rc = run_tests(root)
         return (path, what + (" (the tests hung)" if rc == 124 else ""),
                 "killed" if rc != 0 else "SURVIVED")
     finally:
