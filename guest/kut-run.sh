@@ -1,13 +1,13 @@
 #!/bin/bash
 # In the test VM: run kvm-unit-tests (built by scripts/kut.sh into
 # build/kut/src) with Debian's QEMU on this kernel's KVM and write their TAP.
-#   guest/kut-run.sh [-c CONFIG] on|off TAPFILE [TEST...]
+#   guest/kut-run.sh [-c CONFIG] [-s SETTINGS] on|off TAPFILE [TEST...]
 # on:  stock QEMU (KVM_X86_QUIRK_SLOT_ZAP_ALL enabled, the default);
 # off: QEMU under the preload library, which disables bit 7 only (the other
 #      quirks, e.g. hypercall patching, stay as KVM-unit-tests expects).
 # Without TESTs, every test of x86/unittests.cfg (run_tests.sh -l; those
-# marked nodefault report their own skip). The tree is copied to tmpfs:
-# run_tests.sh writes its logs next to itself. A test's timeout and extra
+# marked nodefault report their own skip). The tree is copied to
+# $TMPDIR/kut (/tmp/kut, tmpfs): run_tests.sh writes its logs next to itself. A test's timeout and extra
 # test_args come from SETTINGS (-s; scripts/kut.sh run writes it), else from
 # its line in tests/kut-args (TEST SECONDS [args=ARG,...] REASON: what fits
 # TCG, and why), else SLOTZAP_KUT_TIMEOUT (default 180s) and none; the
@@ -34,8 +34,9 @@ mode=${1:?usage: kut-run.sh [-c CONFIG] [-s SETTINGS] on|off TAPFILE [TEST...]} 
 shift 2
 src=$TOP/build/kut/src
 [ -f "$src/config.mak" ] || { echo "kut-run: $src is not built; run scripts/kut.sh build" >&2; exit 2; }
-rm -rf /tmp/kut && mkdir /tmp/kut && cp -a "$src/." /tmp/kut || exit 2
-cd /tmp/kut || exit 2
+work=${TMPDIR:-/tmp}/kut
+rm -rf "$work" && mkdir "$work" && cp -a "$src/." "$work" || exit 2
+cd "$work" || exit 2
 qemu=$(command -v qemu-system-x86_64) || { echo "kut-run: qemu-system-x86_64 not found" >&2; exit 2; }
 case $mode in
 on) ;;
@@ -44,7 +45,7 @@ off)
 	[ -f "$lib" ] || { echo "kut-run: $lib missing; run make selftests" >&2; exit 2; }
 	printf '#!/bin/sh\nSLOTZAP_QUIRK=off LD_PRELOAD=%s exec %s "$@"\n' "$lib" "$qemu" > qemu-slotzap
 	chmod +x qemu-slotzap
-	qemu=/tmp/kut/qemu-slotzap
+	qemu=$work/qemu-slotzap
 	;;
 *) echo "kut-run: mode must be on or off" >&2; exit 2 ;;
 esac
@@ -54,7 +55,7 @@ esac
 # tests/kut-args through harness/kut.py settings
 if [ -z "$settings" ]; then
 	default_tmo=${SLOTZAP_KUT_TIMEOUT:-180s}
-	settings=/tmp/kut/settings
+	settings=$work/settings
 	PYTHONPATH=$TOP python3 -m harness.kut settings "$TOP/tests/kut-args" "${default_tmo%s}" "${tests[@]}" \
 		> "$settings" || exit 2
 fi

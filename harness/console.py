@@ -8,6 +8,7 @@ and check() says so instead of reporting it clean.
 """
 
 import re
+import sys
 
 STAMP = re.compile(r"\[\s*\d+\.\d+\] ")
 SPLAT = re.compile(
@@ -144,3 +145,24 @@ def blame_file(path, injected=None):
         return {"boot": "no console log at %s" % path}
     except Unjudgeable as e:
         return {"boot": "console cannot be judged: %s" % e}
+
+
+def main(argv):
+    """python3 -m harness.console CONSOLE.LOG: exit 0 when the console is
+    clean, 1 (naming the first line of each splat) when it is not or
+    cannot be judged."""
+    if len(argv) != 1:
+        sys.exit("usage: python3 -m harness.console CONSOLE.LOG")
+    try:
+        lines = read(argv[0])
+        splats = check(lines)
+    except (OSError, Unjudgeable) as e:
+        print("console: %s: %s" % (argv[0], e))
+        return 1
+    for index, _ in splats:
+        print("console: %s: a splat: %s" % (argv[0], lines[index].strip()))
+    return 1 if splats else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -187,7 +187,8 @@ def load(directory):
 def worse(runs):
     """[(test, config, mode, base status, series status, detail)]: every
     test of either kernel whose result on the series ranks below the
-    base's; a test the base has no result for counts as passed there."""
+    base's; a test the base has no result for, or lost (its test VM died),
+    counts as passed there: only a verdict of the base excuses one."""
     out = []
     for (kernel, config, mode), res in sorted(runs.items()):
         if kernel != "series":
@@ -198,7 +199,7 @@ def worse(runs):
         for test in sorted(set(base) | set(res)):
             bst = base.get(test, ("missing",))[0]
             st, detail = res.get(test, ("missing", "no result on the series"))
-            if RANK[st] < (2 if bst == "missing" else RANK[bst]):
+            if RANK[st] < (2 if bst in ("missing", "lost") else RANK[bst]):
                 out.append((test, config, mode, bst, st, detail))
     return out
 

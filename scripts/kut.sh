@@ -81,14 +81,19 @@ base_kernel() {
 # vmrun KERNEL(bzImage) CONFIG OUTDIR 'modes' SETTINGS TEST...: one test
 # VM, KUT in each mode; SETTINGS (or '') the tests' timeouts and args
 vmrun() {
-	local kernel=$1 config=$2 out=$3 modes=$4 settings=$5 cmd="" m start rc
+	local kernel=$1 config=$2 out=$3 modes=$4 settings=$5 cmd="" m start rc vmtmo=3600
 	shift 5
 	for m in $modes; do
 		cmd+="guest/kut-run.sh -c $config ${settings:+-s $settings }$m \$OUT/$m.tap $* ; "
 	done
+	# a hang guard only (vm.py also ends a VM whose heartbeat stops): each
+	# test's timeout, twice (a retry), plus a minute each and the boot, for
+	# every mode; without SETTINGS an hour
+	[ -n "$settings" ] && vmtmo=$(awk -F'\t' -v n="$(wc -w <<< "$modes")" -v want=" $* " \
+		'index(want, " " $1 " ") { s += 2 * $2 + 60 } END { print n * s + 600 }' "$settings")
 	start=$(date +%s)
 	# 8G: the svm tests give their own guest -m 4g, more than the 4G test VM holds
-	"$TOP/scripts/vm.py" --kernel "$kernel" --config "$config" --timeout "${SLOTZAP_KUT_VM_TIMEOUT:-3600}" \
+	"$TOP/scripts/vm.py" --kernel "$kernel" --config "$config" --timeout "${SLOTZAP_KUT_VM_TIMEOUT:-$vmtmo}" \
 		--mem 8G --out "$out" -q "$cmd true"
 	rc=$?
 	echo "    [kvm-unit-tests, $config, $modes: $(($(date +%s) - start))s, vm.py exit $rc]" >&2
@@ -108,7 +113,8 @@ remaining() {
 # suite KERNEL CONFIG OUT MODE TEST...: one quirk mode of KUT (every test of
 # x86/unittests.cfg without TESTs) into OUT/MODE.tap, with the settings of
 # OUT/MODE.settings when there is one; returns 1 if a test VM died or the
-# test kernel splatted ('not ok 0 - test-vm-splat', pointing at the console). kut-run.sh brackets each test with '# start TEST' and '# done TEST';
+# test kernel splatted ('not ok 0 - test-vm-splat', pointing at the console),
+# 2 if it was stopped by hand in its first VM, whose console is clean so far. kut-run.sh brackets each test with '# start TEST' and '# done TEST';
 # when a test VM dies inside a test, that test fails, pointing at the VM's
 # console, and a fresh VM runs the rest (at most 5 VMs). When a VM stopped
 # before starting a test, the tests left fail unrun: another VM would too.
@@ -137,8 +143,13 @@ suite() {
 				"${out#$TOP/}/$mode-vm$vms/console.log" >> "$tap"
 			splat=1
 		fi
-		# stopped by hand (run's trap): no new VM, the finished tests count
-		[ -n "${KUT_STOPPED:-}" ] && return 1
+		# stopped by hand (run's trap): no new VM; the finished tests count
+		# if no VM died before and the kernel has not splatted yet
+		if [ -n "${KUT_STOPPED:-}" ]; then
+			[ $vms -eq 1 ] && [ $splat -eq 0 ] &&
+				python3 -m harness.console "$out/$mode-vm$vms/console.log" >&2 && return 2
+			return 1
+		fi
 		mapfile -t left < <(remaining "$tap" "${left[@]}")
 		[ ${#left[@]} -eq 0 ] && [ $vms -eq 1 ] && return $splat
 		[ ${#left[@]} -eq 0 ] && return 1
@@ -170,6 +181,7 @@ run() {
 	local -A piece=()
 	build
 	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
+	[ -f "$BUILD/selftests/install/libslotzap-preload.so" ] || die "no preload library; run 'make selftests'"
 	ver=$(base_kernel) || exit 1
 	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
 	timeout=${timeout%s}
@@ -188,18 +200,20 @@ run() {
 	# in the test VM: the KUT build, QEMU, the runner, the TAP maker, the
 	# retry policy and its signatures, and the configurations' parameters;
 	# the base's per base version and image, the series' per test kernel
-	# image and preload library. Only a run in which no test VM died and no
+	# image and preload library; and the test VM (vm.py, guest-init, the
+	# splat judge, vmrun). Only a run in which no test VM died and no
 	# kernel splatted is kept (a base failure would excuse the series'), or
 	# the finished tests of one stopped by hand. So an interrupted 'make kut'
 	# (5 hours) goes on where it stopped, and a new line in tests/kut-args
 	# runs only its own test again.
 	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) "$KUT_DIR/src.stamp" \
 		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
-		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" |
+		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
+		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
 		sha256sum | cut -c1-12)
 	bkey=$(cat <(printf '%s\n' "$common" "$ver") "$BUILD/obj-base/arch/x86/boot/bzImage" | sha256sum | cut -c1-12)
-	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" "$TOP/preload/slotzap-preload.c" |
-		sha256sum | cut -c1-12)
+	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" \
+		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12)
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
@@ -208,6 +222,7 @@ run() {
 	trap 'KUT_STOPPED=1' INT TERM
 	for c in ${configs//,/ }; do
 		for m in base on off; do
+			[ -z "$KUT_STOPPED" ] || die "kvm-unit-tests stopped by hand; what finished is kept"
 			if [ $m = base ]; then
 				k=base mode=on key=$bkey bz=$BUILD/obj-base what="the base ($ver)"
 			else
@@ -229,18 +244,25 @@ run() {
 				rc=0
 				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" || rc=$?
 				splat=$(grep '^not ok 0 - test-vm-splat:' "$out/$mode.tap")
-				fin=$(python3 -m harness.kut split "$out/$mode.tap" "$parts" "$out/$mode.settings") ||
+				# kept: a clean run, or the finished tests of one stopped
+				# by hand in its first, clean VM (suite returns 2); the
+				# split and the keeping are not to be interrupted
+				fin=$(trap '' INT TERM
+					python3 -m harness.kut split "$out/$mode.tap" "$parts" "$out/$mode.settings") ||
 					die "cannot split $out/$mode.tap"
-				if [ $rc -ne 0 ] && [ -z "$KUT_STOPPED" ]; then
+				if [ $rc -eq 1 ]; then
 					warn "a test VM died or the kernel splatted ($what, $c): its results are used once, not kept"
 					fin=
 				fi
-				for t in $fin; do
-					cp "$parts/$t.tap" "$kept/${piece[$t]}.new" && mv "$kept/${piece[$t]}.new" "$kept/${piece[$t]}" ||
-						die "cannot keep $t's result in ${kept#$TOP/}"
-				done
+				(
+					trap '' INT TERM
+					for t in $fin; do
+						cp "$parts/$t.tap" "$kept/${piece[$t]}.new" && mv "$kept/${piece[$t]}.new" "$kept/${piece[$t]}" ||
+							exit 1
+					done
+				) || die "cannot keep the results in ${kept#$TOP/}"
 				[ -z "$KUT_STOPPED" ] ||
-					die "kvm-unit-tests stopped ($what, $c); its $(wc -w <<< "$fin") finished test(s) are kept, a later make kut goes on from there"
+					die "kvm-unit-tests stopped ($what, $c); $(wc -w <<< "$fin") finished test(s) kept, a later make kut goes on from there"
 			fi
 			{
 				for t in "${tests[@]}"; do
@@ -252,7 +274,9 @@ run() {
 						printf 'not ok 0 - %s: no result from its test VM (%s)\n' "$t" "${out#$TOP/}"
 					fi
 				done
-				[ -z "$splat" ] || echo "$splat"
+				# every run has a result for the kernel's splats: the
+				# base's and the series' are compared like a test's
+				echo "${splat:-ok 0 - test-vm-splat: none}"
 			} > "$RESULTS/$k@$c@$mode.tap"
 		done
 	done

@@ -170,8 +170,11 @@ class Compare(unittest.TestCase):
                 ("series", "c", "on"): {"a": ("lost", "died"), "b": ("pass", ""), "test-vm-splat": ("fail", "")}}
         self.assertEqual([(t, b, s) for t, _, _, b, s, _ in kut.worse(runs)],
                          [("a", "fail", "lost"), ("test-vm-splat", "missing", "fail")])
+        # only a verdict of the base excuses: its own lost test does not
         runs[("base", "c", "on")]["a"] = ("lost", "died")
-        self.assertEqual([t for t, *_ in kut.worse(runs)], ["test-vm-splat"])
+        runs[("series", "c", "on")]["a"] = ("fail", "")
+        self.assertEqual([(t, b, s) for t, _, _, b, s, _ in kut.worse(runs)],
+                         [("a", "lost", "fail"), ("test-vm-splat", "missing", "fail")])
 
     def test_a_test_a_run_has_no_result_for_is_missing(self):
         self.assertEqual(kut.missing(self.runs), [("series@c@on", "d")])
@@ -179,6 +182,15 @@ class Compare(unittest.TestCase):
         with contextlib.redirect_stdout(out):
             kut.main(["report", self.dir.name])
         self.assertIn("MISSING d in series@c@on.tap", out.getvalue())
+
+    def test_a_missing_result_alone_fails_the_report(self):
+        # nothing is worse (the series passes b), but the base has no result for b
+        with tempfile.TemporaryDirectory() as d:
+            write_runs(d, {"base@c@on": "ok 1 - a: x\n", "series@c@on": "ok 1 - a: x\nok 2 - b: x\n"})
+            self.assertEqual(kut.worse(kut.load(d)), [])
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                self.assertEqual(kut.main(["report", d]), 1)
+        self.assertIn("MISSING b in base@c@on.tap", out.getvalue())
 
     def test_a_lost_result_is_a_failure_in_make_checks_lines(self):
         runs = {("series", "c", "on"): {"a": ("lost", "the test VM died in it")}}

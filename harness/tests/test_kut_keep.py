@@ -28,7 +28,15 @@ suite() {
 		# stopped by hand in t2, as by a SIGTERM to the process group
 		printf '# start t1\nok 1 - t1: fine\n# done t1 seconds=1 timeout=180s\n# start t2\nok 1 - t2: ha' > "$out/$mode.tap"
 		kill -TERM $$
+		return "${STOP_RC:-2}"
+	fi
+	if [ "${SPLAT_AT:-}" = "$c $mode" ]; then
+		printf '# start t1\nok 1 - t1: fine\n# done t1 seconds=1 timeout=180s\nnot ok 0 - test-vm-splat: the test kernel splatted (c)\n' > "$out/$mode.tap"
 		return 1
+	fi
+	if [ "${WRONG_AT:-}" = "$c $mode" ]; then
+		printf '# start %s\nok 1 - %s: fine\n# done %s seconds=1 timeout=999s\n' t1 t1 t1 t2 t2 t2 t3 t3 t3 > "$out/$mode.tap"
+		return 0
 	fi
 	for t in "$@"; do
 		if [ -n "${SILENT:-}" ] && [ "$t" = t3 ]; then
@@ -52,8 +60,9 @@ class Keep(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.work = self.tmp.name
-        for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot"):
+        for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot", "b/selftests/install"):
             os.makedirs(os.path.join(self.work, d))
+        open(os.path.join(self.work, "b/selftests/install/libslotzap-preload.so"), "w").close()
         self.kernel("k1")
         with open(os.path.join(self.work, "b/obj-base/arch/x86/boot/bzImage"), "w") as f:
             f.write("base")
@@ -141,6 +150,20 @@ class Keep(unittest.TestCase):
         calls, _ = self.run_kut()
         self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-tdp-mmu on t2"])
 
+    def test_a_splat_is_a_result_of_every_run_and_nothing_of_its_run_is_kept(self):
+        # the base and the series with the quirk on, in svm-tdp-mmu
+        _, reported = self.run_kut(env={"SPLAT_AT": "svm-tdp-mmu on"})
+        self.assertEqual(reported.count("not ok 0 - test-vm-splat: the test kernel splatted"), 2)
+        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 4)
+        calls, reported = self.run_kut()
+        self.assertEqual(calls.count("suite svm-tdp-mmu on t1 t2 t3"), 2)
+        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 6)
+
+    def test_a_result_with_other_settings_than_asked_is_not_kept(self):
+        self.run_kut(env={"WRONG_AT": "svm-tdp-mmu on"})
+        calls, _ = self.run_kut()
+        self.assertIn("suite svm-tdp-mmu on t1 t2 t3", calls)
+
     def test_a_test_that_reports_nothing_fails_and_is_not_kept(self):
         _, reported = self.run_kut(env={"SILENT": "1"})
         self.assertEqual(reported.count("not ok 0 - t3: no result from its test VM"), 6)
@@ -152,12 +175,18 @@ class Keep(unittest.TestCase):
                    STOP_AT="svm-shadow obj-base/arch/x86/boot/bzImage")
         p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("1 finished test(s) are kept", p.stderr)
+        self.assertIn("1 finished test(s) kept", p.stderr)
         with open(os.path.join(self.work, "calls")) as f:
             self.assertEqual(len(f.read().splitlines()), 1)
         calls, _ = self.run_kut()
         self.assertEqual(calls[0], "suite svm-shadow on t2 t3")
         self.assertEqual(len(calls), 6)
+
+    def test_a_stop_after_a_dead_vm_keeps_nothing(self):
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
+                   STOP_AT="svm-shadow obj-base/arch/x86/boot/bzImage", STOP_RC="1")
+        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        self.assertIn("0 finished test(s) kept", p.stderr)
 
     def test_a_malformed_kut_args_stops_before_any_vm(self):
         self.args("t2 ten minutes\n")

@@ -17,6 +17,8 @@ warn() { :; }; die() { echo "DIE: $*"; exit 1; }
 source <(sed -n '/^remaining() {/,/^}/p;/^suite() {/,/^}/p' "$TOP/scripts/kut.sh")
 vmrun() {
 	local out=$3 mode=$4 t; shift 5; mkdir -p "$out"; : > "$out/$mode.tap"
+	echo "[    0.000000] Linux version 6.1.192 (fake)" > "$out/console.log"
+	[ -n "${CONSOLE_SPLAT:-}" ] && echo "[    1.000000] WARNING: CPU: 0 PID: 1 at arch/x86/kvm/mmu/mmu.c:1 f" >> "$out/console.log"
 	[ -n "${DIE_EARLY:-}" ] && return 1
 	for t in "$@"; do
 		printf '# start %s\n' "$t" >> "$out/$mode.tap"
@@ -32,10 +34,11 @@ suite bzImage cfg "$OUTDIR" on "$@"
 '''
 
 
-def run_suite(tests, die_in, early=False, stop_in="", splat=False):
+def run_suite(tests, die_in, early=False, stop_in="", splat=False, console_splat=False):
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, TOP=TOP, OUTDIR=d, DIE_IN=" ".join(die_in), DIE_EARLY="1" if early else "",
-                   STOP_IN=stop_in, SPLAT="1" if splat else "")
+                   STOP_IN=stop_in, SPLAT="1" if splat else "", CONSOLE_SPLAT="1" if console_splat else "",
+                   PYTHONPATH=TOP)
         p = subprocess.run(["bash", "-c", HARNESS, "suite"] + tests, env=env,
                            capture_output=True, text=True)
         with open(os.path.join(d, "on.tap")) as f:
@@ -84,9 +87,17 @@ class Suite(unittest.TestCase):
 
     def test_a_stop_by_hand_boots_no_new_vm_and_blames_no_test(self):
         rc, tap, dirs = run_suite(list("abc"), [], stop_in="b")
-        self.assertEqual((rc, dirs), (1, ["on-vm1", "on.tap"]))
+        # 2: stopped in its first VM, with a clean console
+        self.assertEqual((rc, dirs), (2, ["on-vm1", "on.tap"]))
         self.assertEqual(kut.split_tap(tap)["a"][1], True)
         self.assertNotIn("not ok", tap)
+
+
+    def test_a_stop_after_a_dead_vm_or_a_splat_is_not_clean(self):
+        rc, _, dirs = run_suite(list("abcd"), ["b"], stop_in="d")
+        self.assertEqual((rc, dirs), (1, ["on-vm1", "on-vm2", "on.tap"]))
+        rc, _, _ = run_suite(list("abc"), [], stop_in="b", console_splat=True)
+        self.assertEqual(rc, 1)
 
 
 class Script(unittest.TestCase):
