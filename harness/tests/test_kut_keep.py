@@ -86,7 +86,7 @@ class Keep(unittest.TestCase):
         if os.path.exists(calls):
             os.unlink(calls)
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP,
-                   SLOTZAP_KUT_CONFIGS="svm-shadow,svm-tdp-mmu", **(env or {}))
+                   SLOTZAP_KUT_CONFIGS="svm-shadow", **(env or {}))
         subprocess.run(["bash", "-c", DRIVER], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(os.path.join(self.work, "reported")) as f:
@@ -99,34 +99,34 @@ class Keep(unittest.TestCase):
 
     def test_a_run_is_kept_test_by_test_unless_a_test_vm_died_in_it(self):
         calls, reported = self.run_kut()
-        self.assertEqual(len(calls), 6)
+        self.assertEqual(len(calls), 3)
         self.assertIn("ok 1 - t1: fine", reported)
         self.assertIn("not ok 0 - t2: the test VM died in it", reported)
         self.assertIn("not ok 0 - t3: not run", reported)
-        with open(os.path.join(self.work, "results", "series@svm-tdp-mmu@off.tap")) as f:
+        with open(os.path.join(self.work, "results", "series@svm-shadow@on.tap")) as f:
             tap = f.read()
         self.assertEqual([l.split()[2] for l in tap.splitlines() if l.startswith("# start")],
                          ["t1", "t2", "t3"])
         self.assertEqual(sorted(os.listdir(os.path.join(self.work, "results"))),
-                         sorted("%s@%s@%s.tap" % (k, c, m) for c in ("svm-shadow", "svm-tdp-mmu")
+                         sorted("%s@svm-shadow@%s.tap" % (k, m)
                                 for k, m in (("base", "on"), ("series", "on"), ("series", "off"))))
         # again: only the run whose test VM died, all of it
         calls, reported = self.run_kut()
         self.assertEqual(calls, ["suite svm-shadow off t1 t2 t3"])
-        self.assertEqual(reported.count("ok 1 - t1: fine"), 6)
+        self.assertEqual(reported.count("ok 1 - t1: fine"), 3)
 
     def test_a_new_test_kernel_runs_the_series_again_not_the_base(self):
         self.run_kut()
         self.kernel("k2")
         calls, _ = self.run_kut()
-        self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "off", "on", "on"])
+        self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
         self.assertTrue(all(c.endswith("t1 t2 t3") for c in calls))
 
     def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
         self.run_kut()
         self.args("t2 600 args=-slow_* its slow part does not fit TCG\n")
         calls, _ = self.run_kut()
-        self.assertEqual(len(calls), 6)
+        self.assertEqual(len(calls), 3)
         self.assertEqual({c.split(" ", 3)[3] for c in calls}, {"t2", "t1 t2 t3"})
         # its reason is not part of the key
         self.args("t2 600 args=-slow_* the reason, reworded\n")
@@ -143,32 +143,32 @@ class Keep(unittest.TestCase):
     def test_a_kept_result_cut_short_runs_again(self):
         self.run_kut()
         kept = os.path.join(self.work, "kept")
-        d = [x for x in sorted(os.listdir(kept)) if x.endswith("@svm-tdp-mmu@series-on")][0]
+        d = [x for x in sorted(os.listdir(kept)) if x.endswith("@svm-shadow@series-on")][0]
         piece = [x for x in os.listdir(os.path.join(kept, d)) if x.startswith("t2@")][0]
         with open(os.path.join(kept, d, piece), "w") as f:
             f.write("# start t2\nok 1 - t2: fine\n")
         calls, _ = self.run_kut()
-        self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-tdp-mmu on t2"])
+        self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-shadow on t2"])
 
     def test_a_splat_is_a_result_of_every_run_and_nothing_of_its_run_is_kept(self):
-        # the base and the series with the quirk on, in svm-tdp-mmu
-        _, reported = self.run_kut(env={"SPLAT_AT": "svm-tdp-mmu on"})
+        # the base and the series with the quirk on
+        _, reported = self.run_kut(env={"SPLAT_AT": "svm-shadow on"})
         self.assertEqual(reported.count("not ok 0 - test-vm-splat: the test kernel splatted"), 2)
-        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 4)
+        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 1)
         calls, reported = self.run_kut()
-        self.assertEqual(calls.count("suite svm-tdp-mmu on t1 t2 t3"), 2)
-        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 6)
+        self.assertEqual(calls.count("suite svm-shadow on t1 t2 t3"), 2)
+        self.assertEqual(reported.count("ok 0 - test-vm-splat: none"), 3)
 
     def test_a_result_with_other_settings_than_asked_is_not_kept(self):
-        self.run_kut(env={"WRONG_AT": "svm-tdp-mmu on"})
+        self.run_kut(env={"WRONG_AT": "svm-shadow on"})
         calls, _ = self.run_kut()
-        self.assertIn("suite svm-tdp-mmu on t1 t2 t3", calls)
+        self.assertIn("suite svm-shadow on t1 t2 t3", calls)
 
     def test_a_test_that_reports_nothing_fails_and_is_not_kept(self):
         _, reported = self.run_kut(env={"SILENT": "1"})
-        self.assertEqual(reported.count("not ok 0 - t3: no result from its test VM"), 6)
+        self.assertEqual(reported.count("not ok 0 - t3: no result from its test VM"), 3)
         calls, _ = self.run_kut()
-        self.assertEqual(len(calls), 6)
+        self.assertEqual(len(calls), 3)
 
     def test_a_stop_by_hand_keeps_the_finished_tests_and_ends_there(self):
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
@@ -180,7 +180,7 @@ class Keep(unittest.TestCase):
             self.assertEqual(len(f.read().splitlines()), 1)
         calls, _ = self.run_kut()
         self.assertEqual(calls[0], "suite svm-shadow on t2 t3")
-        self.assertEqual(len(calls), 6)
+        self.assertEqual(len(calls), 3)
 
     def test_a_stop_after_a_dead_vm_keeps_nothing(self):
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
