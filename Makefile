@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
+.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut kut-save faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
 
 all: deps source kernel selftests demo
 
@@ -31,6 +31,10 @@ mutants: selftests
 # MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
 kut: selftests
 	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS=$(CONFIGS)) scripts/kut.sh run $(TESTS)
+# What make kut kept, into docs/kut-results (commit it): make kut on another
+# machine with the same sources uses it instead of running those tests again
+kut-save: source
+	scripts/kut.sh save
 # Injected allocation failures in memslot updates on the debug kernel
 # (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow
 faults: selftests

@@ -24,6 +24,13 @@ selftest):
 
 Other comment lines ('# start TEST', '# done TEST seconds=N') are ignored.
 
+A check that fails now and then on the unpatched base as well as on the
+series, for reasons that are not the series' (TCG's timing, say), is
+listed in tests/kut-known ('TEST CHECK REASON', the REASON with the
+evidence from both kernels). A test whose failed checks are all listed
+ones, and that lost no test VM, is 'known' on either kernel: neither
+worse nor better than a pass, and counted apart.
+
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
 MODE: on or off). The rule is "no worse than the base": a test is worse on
@@ -32,8 +39,9 @@ and the series did not pass (or skip) it, or when the base failed it and
 the series lost it, in the same configuration. The report also fails when
 a run has no result for a test another run has (MISSING).
 
-    python3 -m harness.kut report DIR        table + worse list; exit 1 if worse
-    python3 -m harness.kut results DIR FILE  make check's results lines
+    python3 -m harness.kut report DIR [KNOWN]        table + worse list; exit 1 if worse
+    python3 -m harness.kut results DIR FILE [KNOWN]  make check's results lines
+        (KNOWN: the known flaky checks, tests/kut-known)
     python3 -m harness.kut settings ARGSFILE DEFAULT [TEST...]
         a line 'TEST SECONDS ARGS' (tab-separated) per TEST: its timeout
         and extra test_args (tests/kut-args, see settings below), DEFAULT
@@ -50,13 +58,29 @@ import sys
 
 LINE = re.compile(r"^(not )?ok \d+ - ([^:\s]+):?\s*(.*?)\s*$")
 FLAKY = re.compile(r"^# flaky (\S+) (.*?)\s*$")
-RANK = {"pass": 2, "flaky": 2, "skip": 2, "fail": 0, "lost": -1, "missing": -1}
+RANK = {"pass": 2, "flaky": 2, "known": 2, "skip": 2, "fail": 0, "lost": -1, "missing": -1}
 # the lines scripts/kut.sh writes for a test no test VM gave a verdict for
 LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
 
 
-def parse_tap(text):
-    """{test: (status, detail)} of one TAP file of guest/kut-run.sh."""
+def known_checks(text):
+    """{test: [check, ...]} of the text of tests/kut-known: lines 'TEST
+    CHECK REASON', CHECK a word of the failed check's text; a line without
+    a REASON is a ValueError."""
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) < 3:
+            raise ValueError("line %d: want 'TEST CHECK REASON', got: %s" % (n, line.strip()))
+        out.setdefault(words[0], []).append(words[1])
+    return out
+
+
+def parse_tap(text, known=None):
+    """{test: (status, detail)} of one TAP file of guest/kut-run.sh; KNOWN,
+    the known flaky checks ({test: [check, ...]}, known_checks)."""
     lines, flaky = {}, {}
     for line in text.splitlines():
         m = FLAKY.match(line)
@@ -80,6 +104,9 @@ def parse_tap(text):
         lost = [d for st, d in seen if st == "lost"]
         if lost:
             out[test] = ("lost", lost[0])
+        elif fails and all(any(k in d for k in (known or {}).get(test, ())) for d in fails):
+            out[test] = ("known", "%d of %d checks failed, each a known flaky one (tests/kut-known), first: %s"
+                         % (len(fails), len(seen), fails[0]))
         elif fails:
             out[test] = ("fail", "%d of %d checks failed, first: %s" % (len(fails), len(seen), fails[0]))
         elif all(st == "skip" for st, _ in seen):
@@ -172,15 +199,16 @@ def split_tap(text, expect=None):
     return {t: (lines, state == "finished") for t, (lines, state) in out.items()}
 
 
-def load(directory):
-    """{(kernel, config, mode): {test: (status, detail)}} of a results dir."""
+def load(directory, known=None):
+    """{(kernel, config, mode): {test: (status, detail)}} of a results dir
+    (KNOWN as for parse_tap)."""
     runs = {}
     for name in sorted(os.listdir(directory)):
         if not name.endswith(".tap") or name.count("@") != 2:
             continue
         kernel, config, mode = name[:-4].split("@")
         with open(os.path.join(directory, name), errors="replace") as f:
-            runs[(kernel, config, mode)] = parse_tap(f.read())
+            runs[(kernel, config, mode)] = parse_tap(f.read(), known)
     return runs
 
 
@@ -225,7 +253,7 @@ def table(runs):
     for t in tests:
         row = [t.ljust(width)] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
-    for st in ("pass", "flaky", "fail", "skip", "lost"):
+    for st in ("pass", "flaky", "known", "fail", "skip", "lost"):
         row = [("= " + st).ljust(width)] + ["%-27d" % sum(r[0] == st for r in runs[k].values()) for k in cols]
         lines.append("".join(row).rstrip())
     return lines
@@ -242,15 +270,29 @@ def results_lines(runs):
             name = "kut %s@%s quirk=%s" % (test, config, mode)
             if st in ("fail", "lost") and ("base", config, "on") in runs and (test, config, mode) not in bad:
                 st, detail = "skip", "fails on the unpatched base too: " + detail
+            elif st == "known":
+                st = "skip"
             elif st == "lost":
                 st = "fail"
             lines.append("%s\t%s\t%s" % (st, name, detail))
     return lines
 
 
+def read_known(path):
+    """known_checks of the file PATH; exits with what is wrong in it."""
+    if path is None:
+        return None
+    with open(path) as f:
+        text = f.read()
+    try:
+        return known_checks(text)
+    except ValueError as e:
+        sys.exit("kut: %s: %s" % (path, e))
+
+
 def main(argv):
-    if len(argv) >= 2 and argv[0] == "report":
-        runs = load(argv[1])
+    if len(argv) in (2, 3) and argv[0] == "report":
+        runs = load(argv[1], read_known(argv[2] if len(argv) == 3 else None))
         if not runs:
             sys.exit("kut: no KERNEL@CONFIG@MODE.tap files in %s; run scripts/kut.sh first" % argv[1])
         print("\n".join(table(runs)))
@@ -265,8 +307,8 @@ def main(argv):
             print("WORSE %s@%s quirk=%s: base %s, series %s (%s)" % (t, c, m, b, s, d))
         print("%d test result(s) worse on the series than on the base" % len(bad))
         return 1 if bad or empty or gaps else 0
-    if len(argv) == 3 and argv[0] == "results":
-        runs = load(argv[1])
+    if len(argv) in (3, 4) and argv[0] == "results":
+        runs = load(argv[1], read_known(argv[3] if len(argv) == 4 else None))
         with open(argv[2], "w") as f:
             for line in results_lines(runs):
                 f.write(line + "\n")

@@ -11,10 +11,14 @@
 # build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
 # The base kernel is built once per base version (build/obj-base, from a
 # worktree of build/linux at tag 'base'). Every finished kernel, config and
-# mode is kept per test in build/kut/kept/ (the base per base version, the
-# series per test kernel image; both per KUT build, runner and QEMU, and
-# each test per its timeout and arguments), so a 'make kut' that was
-# stopped (Ctrl-C, or SIGTERM to its process group) goes on where it stopped.
+# mode is kept per test in build/kut/kept/ (per kernel source tree and build
+# settings, KUT build, runner and QEMU, and each test per its timeout and
+# arguments), so a 'make kut' that was stopped (Ctrl-C, or SIGTERM to its
+# process group) goes on where it stopped.
+#   kut.sh save                 copy the kept results of the current keys into
+#                               docs/kut-results/ (the repository), and drop the
+#                               ones there of other keys: a 'make kut' on
+#                               another machine uses them as kept
 # SLOTZAP_KUT_CONFIGS=a,b (make kut CONFIGS=a,b) runs only those configurations.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +28,7 @@ KUT_DIR=$BUILD/kut
 KUT_SRC=$KUT_DIR/src
 RESULTS=$KUT_DIR/results
 KUT_ARGS=$TOP/tests/kut-args
+LEDGER=$TOP/docs/kut-results
 
 # kut_source: SLOTZAP_KUT, else the team's snapshot next to the repository
 # (or at its usual place on these machines); empty when there is none.
@@ -76,6 +81,52 @@ base_kernel() {
 	SLOTZAP_KSRC=$wt "$TOP/setup/build-kernel.sh" "$BUILD/obj-base" "$TOP/configs/kvm-test.config" >&2 ||
 		die "the base kernel ($ver) does not build"
 	echo "$ver"
+}
+
+# series_kernel: build/obj-test up to date with build/linux, whose source
+# tree names the series' kept results (keys)
+series_kernel() {
+	"$TOP/setup/build-kernel.sh" "$OBJ_TEST" "$TOP/configs/kvm-test.config" >&2 ||
+		die "the test kernel does not build; see the compiler output above"
+}
+
+# keys: set bkey and skey, the names the base's and the series' results
+# are kept under. They are made of sources, not of built images (a kernel
+# image differs from machine to machine in its build time and number), so
+# the results saved in docs/kut-results serve every machine: the kernel's
+# source tree (the git tree of build/linux's tag 'base', or of its HEAD
+# and any uncommitted change), how it is built (the config fragment,
+# build-kernel.sh, kmake, the compiler) and, for the series, the preload
+# library's source; and what else decides a result in the test VM: the
+# KUT build, QEMU, the runner, the TAP maker, the retry policy and its
+# signatures, the configurations' parameters and the test VM (vm.py,
+# guest-init, the splat judge, vmrun).
+keys() {
+	local common kbuild btree stree
+	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) <(cut -d' ' -f2 "$KUT_DIR/src.stamp") \
+		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
+		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
+		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
+		sha256sum | cut -c1-12)
+	kbuild=$(cat <(gcc --version | head -1) "$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" \
+		<(declare -f kmake) | sha256sum | cut -c1-12)
+	btree=$(git -C "$SRC" rev-parse -q --verify 'base^{tree}') &&
+		stree=$(git -C "$SRC" rev-parse -q --verify 'HEAD^{tree}') ||
+		die "$SRC has no tag 'base' or no HEAD; run 'make source'"
+	bkey=$(printf '%s\n' "$common" "$kbuild" "$btree" | sha256sum | cut -c1-12)
+	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") <(git -C "$SRC" diff HEAD) \
+		"$TOP/preload/slotzap-preload.c" | sha256sum | cut -c1-12)
+}
+
+# kept_result DIR PIECE TEST: print the path of TEST's whole kept result: this
+# machine's (build/kut/kept/DIR/PIECE), else the repository's
+# (docs/kut-results/DIR/PIECE); fail if neither has one
+kept_result() {
+	local f
+	for f in "$KUT_DIR/kept/$1/$2" "$LEDGER/$1/$2"; do
+		kept_ok "$f" "$3" && { echo "$f"; return 0; }
+	done
+	return 1
 }
 
 # vmrun KERNEL(bzImage) CONFIG OUTDIR 'modes' SETTINGS TEST...: one test
@@ -176,13 +227,13 @@ suite() {
 }
 
 run() {
-	local tests=("$@") c ver common bkey skey out m t configs k mode key bz what kept todo parts fin rc
-	local tmo args timeout lines splat
+	local tests=("$@") c ver bkey skey out m t configs k mode key bz what kept dir todo parts fin rc
+	local tmo args timeout lines splat f
 	local -A piece=()
 	build
-	[ -f "$OBJ_TEST/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make kernel'"
 	[ -f "$BUILD/selftests/install/libslotzap-preload.so" ] || die "no preload library; run 'make selftests'"
 	ver=$(base_kernel) || exit 1
+	series_kernel
 	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
 	timeout=${timeout%s}
 	[[ $timeout =~ ^[0-9]+$ ]] || die "SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s"
@@ -195,25 +246,7 @@ run() {
 	while IFS=$'\t' read -r t tmo args; do
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
 	done <<< "$lines"
-	# Each test's result is kept per kernel, configuration, quirk mode, its
-	# timeout and extra arguments (tests/kut-args), and what else decides it
-	# in the test VM: the KUT build, QEMU, the runner, the TAP maker, the
-	# retry policy and its signatures, and the configurations' parameters;
-	# the base's per base version and image, the series' per test kernel
-	# image and preload library; and the test VM (vm.py, guest-init, the
-	# splat judge, vmrun). Only a run in which no test VM died and no
-	# kernel splatted is kept (a base failure would excuse the series'), or
-	# the finished tests of one stopped by hand. So an interrupted 'make kut'
-	# (5 hours) goes on where it stopped, and a new line in tests/kut-args
-	# runs only its own test again.
-	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) "$KUT_DIR/src.stamp" \
-		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
-		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
-		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
-		sha256sum | cut -c1-12)
-	bkey=$(cat <(printf '%s\n' "$common" "$ver") "$BUILD/obj-base/arch/x86/boot/bzImage" | sha256sum | cut -c1-12)
-	skey=$(cat <(echo "$common") "$OBJ_TEST/arch/x86/boot/bzImage" \
-		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12)
+	keys
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
@@ -228,16 +261,16 @@ run() {
 			else
 				k=series mode=$m key=$skey bz=$OBJ_TEST what="the series, quirk $m"
 			fi
-			kept=$KUT_DIR/kept/$key@$c@$k-$mode
+			dir=$key@$c@$k-$mode kept=$KUT_DIR/kept/$key@$c@$k-$mode
 			out=$KUT_DIR/vm/$k-$c
 			parts=$out/$mode.parts
 			rm -rf "$parts" && mkdir -p "$kept" "$out"
 			todo=() splat=
 			for t in "${tests[@]}"; do
-				kept_ok "$kept/${piece[$t]}" "$t" || todo+=("$t")
+				kept_result "$dir" "${piece[$t]}" "$t" >/dev/null || todo+=("$t")
 			done
 			if [ ${#todo[@]} -eq 0 ]; then
-				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (${kept#$TOP/})"
+				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (build/kut/kept or docs/kut-results: $dir)"
 			else
 				log "kvm-unit-tests on $what, $c: ${#todo[@]} of ${#tests[@]} test(s) to run, the rest kept"
 				printf '%s\n' "$lines" > "$out/$mode.settings"
@@ -266,8 +299,8 @@ run() {
 			fi
 			{
 				for t in "${tests[@]}"; do
-					if kept_ok "$kept/${piece[$t]}" "$t"; then
-						cat "$kept/${piece[$t]}"
+					if f=$(kept_result "$dir" "${piece[$t]}" "$t"); then
+						cat "$f"
 					elif [ -s "$parts/$t.tap" ]; then
 						cat "$parts/$t.tap"
 					else
@@ -280,7 +313,37 @@ run() {
 			} > "$RESULTS/$k@$c@$mode.tap"
 		done
 	done
-	python3 -m harness.kut report "$RESULTS" | tee "$KUT_DIR/report.txt"
+	log "'make kut-save' copies what is kept into docs/kut-results, for a make kut on another machine"
+	python3 -m harness.kut report "$RESULTS" "$TOP/tests/kut-known" | tee "$KUT_DIR/report.txt"
+}
+
+# save: the kept results of the current keys into docs/kut-results (each
+# whole one that is new or changed), and out of it every directory of
+# another key: what a later 'make kut' on any machine can use as kept
+save() {
+	local d f n=0 dropped=0
+	build
+	keys
+	mkdir -p "$LEDGER"
+	for d in "$LEDGER"/*; do
+		[ -d "$d" ] || continue
+		case ${d##*/} in
+		"$bkey"@*@base-on | "$skey"@*@series-on | "$skey"@*@series-off) ;;
+		*) rm -rf "$d" && dropped=$((dropped + 1)) ;;
+		esac
+	done
+	for d in "$KUT_DIR/kept/$bkey"@*@base-on "$KUT_DIR/kept/$skey"@*@series-o[nf]*; do
+		[ -d "$d" ] || continue
+		for f in "$d"/*@*.tap; do
+			[ -e "$f" ] || continue
+			f=${f##*/}
+			kept_ok "$d/$f" "${f%@*}" && ! cmp -s "$d/$f" "$LEDGER/${d##*/}/$f" || continue
+			mkdir -p "$LEDGER/${d##*/}" && cp "$d/$f" "$LEDGER/${d##*/}/$f.new" && mv "$LEDGER/${d##*/}/$f.new" "$LEDGER/${d##*/}/$f" ||
+				die "cannot write $LEDGER/${d##*/}/$f"
+			n=$((n + 1))
+		done
+	done
+	log "$n result(s) saved in docs/kut-results, $dropped director(y/ies) of other keys dropped; commit docs/kut-results"
 }
 
 # kept_ok FILE TEST: FILE is a whole kept result of TEST: it ends with the
@@ -305,7 +368,7 @@ check() {
 	for m in on off; do
 		cp "$out/$m.tap" "$RESULTS/series@$config@$m.tap" 2>/dev/null || : > "$RESULTS/series@$config@$m.tap"
 	done
-	python3 -m harness.kut results "$RESULTS" "$res" || die "cannot write $res"
+	python3 -m harness.kut results "$RESULTS" "$res" "$TOP/tests/kut-known" || die "cannot write $res"
 	# the VM must end clean: 126 is a kernel splat (vm.py), 124/125 a hang or death
 	[ "$rc" -eq 0 ] ||
 		printf 'fail\tkut test VM (%s)\tvm.py exit %s: 126 a kernel splat, 124 a hang, 125 a death (see %s/console.log)\n' \
@@ -323,6 +386,7 @@ check() {
 case ${1:-} in
 build) build ;;
 run) shift; run "$@" ;;
+save) save ;;
 check) check ;;
-*) die "usage: scripts/kut.sh build | run [TEST...] | check" ;;
+*) die "usage: scripts/kut.sh build | run [TEST...] | save | check" ;;
 esac
