@@ -33,7 +33,7 @@ kut: selftests
 	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS=$(CONFIGS)) scripts/kut.sh run $(TESTS)
 # What make kut kept, into docs/kut-results (commit it): make kut on another
 # machine with the same sources uses it instead of running those tests again
-kut-save: source
+kut-save:
 	scripts/kut.sh save
 # Injected allocation failures in memslot updates on the debug kernel
 # (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow

@@ -26,10 +26,11 @@ Other comment lines ('# start TEST', '# done TEST seconds=N') are ignored.
 
 A check that fails now and then on the unpatched base as well as on the
 series, for reasons that are not the series' (TCG's timing, say), is
-listed in tests/kut-known ('TEST CHECK REASON', the REASON with the
-evidence from both kernels). A test whose failed checks are all listed
-ones, and that lost no test VM, is 'known' on either kernel: neither
-worse nor better than a pass, and counted apart.
+listed in tests/kut-known ('TEST[@CONFIG] CHECK REASON', the REASON with
+the evidence from both kernels). A test whose failed checks are all listed
+ones (by their whole name), in a configuration the line covers, and that
+lost no test VM, is 'known' on either kernel: neither worse nor better
+than a pass, and counted apart.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
@@ -64,8 +65,9 @@ LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
 
 
 def known_checks(text):
-    """{test: [check, ...]} of the text of tests/kut-known: lines 'TEST
-    CHECK REASON', CHECK a word of the failed check's text; a line without
+    """{test: [(check, config or None), ...]} of the text of tests/kut-known:
+    lines 'TEST[@CONFIG] CHECK REASON', CHECK the failed check's name (its
+    text after any 'prefix: '), for CONFIG only when given; a line without
     a REASON is a ValueError."""
     out = {}
     for n, line in enumerate(text.splitlines(), 1):
@@ -73,14 +75,21 @@ def known_checks(text):
         if not words:
             continue
         if len(words) < 3:
-            raise ValueError("line %d: want 'TEST CHECK REASON', got: %s" % (n, line.strip()))
-        out.setdefault(words[0], []).append(words[1])
+            raise ValueError("line %d: want 'TEST[@CONFIG] CHECK REASON', got: %s" % (n, line.strip()))
+        test, _, config = words[0].partition("@")
+        out.setdefault(test, []).append((words[1], config or None))
     return out
 
 
-def parse_tap(text, known=None):
+def is_known(detail, checks, config):
+    """Is the failed check DETAIL one of CHECKS (known_checks) in CONFIG?"""
+    return any((c is None or c == config) and (detail == k or detail.endswith(": " + k))
+               for k, c in checks)
+
+
+def parse_tap(text, known=None, config=None):
     """{test: (status, detail)} of one TAP file of guest/kut-run.sh; KNOWN,
-    the known flaky checks ({test: [check, ...]}, known_checks)."""
+    the known flaky checks (known_checks) that apply in CONFIG."""
     lines, flaky = {}, {}
     for line in text.splitlines():
         m = FLAKY.match(line)
@@ -104,7 +113,7 @@ def parse_tap(text, known=None):
         lost = [d for st, d in seen if st == "lost"]
         if lost:
             out[test] = ("lost", lost[0])
-        elif fails and all(any(k in d for k in (known or {}).get(test, ())) for d in fails):
+        elif fails and all(is_known(d, (known or {}).get(test, ()), config) for d in fails):
             out[test] = ("known", "%d of %d checks failed, each a known flaky one (tests/kut-known), first: %s"
                          % (len(fails), len(seen), fails[0]))
         elif fails:
@@ -208,7 +217,7 @@ def load(directory, known=None):
             continue
         kernel, config, mode = name[:-4].split("@")
         with open(os.path.join(directory, name), errors="replace") as f:
-            runs[(kernel, config, mode)] = parse_tap(f.read(), known)
+            runs[(kernel, config, mode)] = parse_tap(f.read(), known, config)
     return runs
 
 
@@ -282,12 +291,11 @@ def read_known(path):
     """known_checks of the file PATH; exits with what is wrong in it."""
     if path is None:
         return None
-    with open(path) as f:
-        text = f.read()
     try:
-        return known_checks(text)
-    except ValueError as e:
-        sys.exit("kut: %s: %s" % (path, e))
+        with open(path) as f:
+            return known_checks(f.read())
+    except (OSError, ValueError) as e:
+        sys.exit("kut: the known flaky checks (tests/kut-known): %s: %s" % (path, e))
 
 
 def main(argv):

@@ -24,6 +24,8 @@ SKIP_REASON = re.compile(r"^(test marked as manual run only|\S+ only(, but ACCEL
                          r"|\S+ not equal to .*|no gen-se-header available for pv-host test"
                          r"|\d+ tests?(, \d+ [a-z ]+)*)$")
 STATUS = re.compile(r"^(PASS|FAIL|SKIP) (\S+)\s*(.*?)\s*$")
+# KUT's report_summary(), as run_tests.sh passes it on (without SUMMARY:)
+SUMMARY = re.compile(r"^\d+ tests(, (\d+) unexpected failures)?(, \d+ [a-z ]+)*$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -58,10 +60,17 @@ def tap_of(test, log_text, status_text):
         if reason.startswith("(") and reason.endswith(")"):
             reason = reason[1:-1]
         abort = reason.startswith(("timeout", "terminated"))
-        if verdict == "FAIL" and (abort or all(ok for ok, _ in out)):
+        fails = sum(not ok for ok, _ in out)
+        summed = SUMMARY.match(reason)
+        if verdict == "FAIL" and (abort or not fails):
             out.append((False, reason if abort else
                         "failed with no FAIL line (%s; a guest shutdown or a non-zero exit, "
                         "see the log)" % (reason or "no summary")))
+        elif verdict == "FAIL" and (not summed or int(summed.group(2) or 0) != fails):
+            # the FAIL lines are not all of it: a guest that crashed
+            # after them (no summary), or failures without a FAIL line
+            out.append((False, "failed with %d FAIL line(s) and %s (a guest crash or a non-zero "
+                               "exit after them, see the log)" % (fails, reason or "no summary")))
         elif verdict == "SKIP" and not out:
             if SKIP_REASON.match(reason):
                 out.append((True, reason + " # skip"))

@@ -16,9 +16,10 @@
 # arguments), so a 'make kut' that was stopped (Ctrl-C, or SIGTERM to its
 # process group) goes on where it stopped.
 #   kut.sh save                 copy the kept results of the current keys into
-#                               docs/kut-results/ (the repository), and drop the
-#                               ones there of other keys: a 'make kut' on
-#                               another machine uses them as kept
+#                               docs/kut-results/ (the repository), replacing
+#                               older keys' of the same configuration and
+#                               kernel/mode: a 'make kut' on another machine
+#                               uses them as kept
 # SLOTZAP_KUT_CONFIGS=a,b (make kut CONFIGS=a,b) runs only those configurations.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +30,7 @@ KUT_SRC=$KUT_DIR/src
 RESULTS=$KUT_DIR/results
 KUT_ARGS=$TOP/tests/kut-args
 LEDGER=$TOP/docs/kut-results
+BASE_WT=$BUILD/base
 
 # kut_source: SLOTZAP_KUT, else the team's snapshot next to the repository
 # (or at its usual place on these machines); empty when there is none.
@@ -47,7 +49,7 @@ build() {
 	from=$(kut_source)
 	[ -n "$from" ] || die "$NO_KUT"
 	if [ -d "$from" ]; then
-		stamp=$(git -C "$from" rev-parse HEAD 2>/dev/null || find "$from" -type f -newer "$from/Makefile" | wc -l)
+		stamp=$(tree_of "$from" 2>/dev/null || find "$from" -type f -newer "$from/Makefile" | wc -l)
 	else
 		stamp=$(sha256sum < "$from" | cut -d' ' -f1)
 	fi
@@ -70,7 +72,7 @@ build() {
 }
 
 base_kernel() {
-	local wt=$BUILD/base ver
+	local wt=$BASE_WT ver
 	ver=$(sed -n 's/^VERSION=//p' "$TOP/patches/BASE")
 	git -C "$SRC" rev-parse -q --verify base >/dev/null || die "build/linux has no tag 'base'; run 'make source'"
 	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$SRC" rev-parse base)" ]; then
@@ -90,32 +92,47 @@ series_kernel() {
 		die "the test kernel does not build; see the compiler output above"
 }
 
-# keys: set bkey and skey, the names the base's and the series' results
-# are kept under. They are made of sources, not of built images (a kernel
-# image differs from machine to machine in its build time and number), so
-# the results saved in docs/kut-results serve every machine: the kernel's
-# source tree (the git tree of build/linux's tag 'base', or of its HEAD
-# and any uncommitted change), how it is built (the config fragment,
-# build-kernel.sh, kmake, the compiler) and, for the series, the preload
-# library's source; and what else decides a result in the test VM: the
-# KUT build, QEMU, the runner, the TAP maker, the retry policy and its
-# signatures, the configurations' parameters and the test VM (vm.py,
-# guest-init, the splat judge, vmrun).
+# tree_of DIR: the git tree of the files in DIR as they are: its HEAD's
+# when nothing changed, uncommitted, untracked and ignored files included
+# (through a copy of DIR's index, which keeps git's stat cache: 1 s)
+tree_of() {
+	local idx rc=0
+	idx=$(mktemp) || return 1
+	cp "$(git -C "$1" rev-parse --absolute-git-dir)/index" "$idx" &&
+		GIT_INDEX_FILE=$idx git -C "$1" add -A -f . &&
+		GIT_INDEX_FILE=$idx git -C "$1" write-tree || rc=1
+	rm -f "$idx"
+	return $rc
+}
+
+# keys: set btree and stree, the trees of the base's and the series'
+# sources, and bkey and skey, the names their results are kept under.
+# Those are made of what a kernel image is built from, not of the image (an
+# image differs from build to build in its build time and number), so the
+# results saved in docs/kut-results serve every machine: the source tree
+# (tree_of build/base, or of build/linux), its .config (with the versions
+# of the compiler and binutils) and how it is built (the config fragment,
+# build-kernel.sh, kmake), for the series the built preload library (a
+# build of it is the same bytes on every machine); and what else decides
+# a result in the test VM: the KUT build, QEMU, the runner, the TAP maker,
+# the retry policy and its signatures, the configurations' parameters and
+# the test VM (vm.py, guest-init, the splat judge, vmrun).
 keys() {
-	local common kbuild btree stree
-	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) <(cut -d' ' -f2 "$KUT_DIR/src.stamp") \
+	local common kbuild stamp
+	stamp=$(cat "$KUT_DIR/src.stamp")
+	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) <(echo "${stamp##* }") \
 		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
 		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
 		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
 		sha256sum | cut -c1-12)
-	kbuild=$(cat <(gcc --version | head -1) "$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" \
-		<(declare -f kmake) | sha256sum | cut -c1-12)
-	btree=$(git -C "$SRC" rev-parse -q --verify 'base^{tree}') &&
-		stree=$(git -C "$SRC" rev-parse -q --verify 'HEAD^{tree}') ||
-		die "$SRC has no tag 'base' or no HEAD; run 'make source'"
-	bkey=$(printf '%s\n' "$common" "$kbuild" "$btree" | sha256sum | cut -c1-12)
-	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") <(git -C "$SRC" diff HEAD) \
-		"$TOP/preload/slotzap-preload.c" | sha256sum | cut -c1-12)
+	kbuild=$(cat "$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" <(declare -f kmake) |
+		sha256sum | cut -c1-12)
+	btree=$(tree_of "$BASE_WT") && stree=$(tree_of "$SRC") ||
+		die "cannot read the source trees of $BASE_WT and $SRC; run 'make source'"
+	bkey=$(cat <(printf '%s\n' "$common" "$kbuild" "$btree") "$BUILD/obj-base/.config" |
+		sha256sum | cut -c1-12)
+	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") "$OBJ_TEST/.config" \
+		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12)
 }
 
 # kept_result DIR PIECE TEST: print the path of TEST's whole kept result: this
@@ -227,11 +244,13 @@ suite() {
 }
 
 run() {
-	local tests=("$@") c ver bkey skey out m t configs k mode key bz what kept dir todo parts fin rc
+	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts fin rc
 	local tmo args timeout lines splat f
 	local -A piece=()
 	build
 	[ -f "$BUILD/selftests/install/libslotzap-preload.so" ] || die "no preload library; run 'make selftests'"
+	t0=
+	[ -d "$BASE_WT" ] && t0="$(tree_of "$BASE_WT") $(tree_of "$SRC")"
 	ver=$(base_kernel) || exit 1
 	series_kernel
 	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
@@ -247,6 +266,9 @@ run() {
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
 	done <<< "$lines"
 	keys
+	# the images must be of the trees the keys name
+	[ -z "$t0" ] || [ "$t0" = "$btree $stree" ] ||
+		die "the kernel sources changed while they were built ($BASE_WT or $SRC); run make kut again"
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
@@ -317,33 +339,40 @@ run() {
 	python3 -m harness.kut report "$RESULTS" "$TOP/tests/kut-known" | tee "$KUT_DIR/report.txt"
 }
 
-# save: the kept results of the current keys into docs/kut-results (each
-# whole one that is new or changed), and out of it every directory of
-# another key: what a later 'make kut' on any machine can use as kept
+# save: the whole kept results of the current keys into docs/kut-results,
+# each new or changed one with a line in its directory's SOURCES (when it
+# was kept, on what host CPU); a configuration and kernel/mode saved this
+# way loses its directories of other keys there (an older series, KUT or
+# runner). What is in docs/kut-results, a 'make kut' on any machine with
+# the same sources uses as kept.
 save() {
-	local d f n=0 dropped=0
-	build
+	local c d f name n=0 dropped=0 cpu
+	[ -s "$KUT_DIR/src.stamp" ] || die "nothing kept yet: run 'make kut' first"
 	keys
-	mkdir -p "$LEDGER"
-	for d in "$LEDGER"/*; do
-		[ -d "$d" ] || continue
-		case ${d##*/} in
-		"$bkey"@*@base-on | "$skey"@*@series-on | "$skey"@*@series-off) ;;
-		*) rm -rf "$d" && dropped=$((dropped + 1)) ;;
-		esac
-	done
-	for d in "$KUT_DIR/kept/$bkey"@*@base-on "$KUT_DIR/kept/$skey"@*@series-o[nf]*; do
-		[ -d "$d" ] || continue
-		for f in "$d"/*@*.tap; do
-			[ -e "$f" ] || continue
-			f=${f##*/}
-			kept_ok "$d/$f" "${f%@*}" && ! cmp -s "$d/$f" "$LEDGER/${d##*/}/$f" || continue
-			mkdir -p "$LEDGER/${d##*/}" && cp "$d/$f" "$LEDGER/${d##*/}/$f.new" && mv "$LEDGER/${d##*/}/$f.new" "$LEDGER/${d##*/}/$f" ||
-				die "cannot write $LEDGER/${d##*/}/$f"
-			n=$((n + 1))
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	for c in $(cd "$TOP" && python3 -m harness.plan configs | tr ',' ' '); do
+		for d in "$KUT_DIR/kept/$bkey@$c@base-on" "$KUT_DIR/kept/$skey@$c@series-on" \
+			"$KUT_DIR/kept/$skey@$c@series-off"; do
+			name=${d##*/}
+			for f in "$d"/*@*.tap; do
+				[ -e "$f" ] || continue
+				f=${f##*/}
+				kept_ok "$d/$f" "${f%@*}" || continue
+				cmp -s "$d/$f" "$LEDGER/$name/$f" && continue
+				mkdir -p "$LEDGER/$name" && cp "$d/$f" "$LEDGER/$name/$f.new" &&
+					mv "$LEDGER/$name/$f.new" "$LEDGER/$name/$f" &&
+					printf '%s\tkept %s\t%s, %s CPUs\n' "$f" "$(date -u -r "$d/$f" +%FT%TZ)" "$cpu" "$(nproc)" \
+						>> "$LEDGER/$name/SOURCES" ||
+					die "cannot write $LEDGER/$name/$f"
+				n=$((n + 1))
+			done
+			[ -d "$LEDGER/$name" ] || continue
+			for f in "$LEDGER"/*"@${name#*@}"; do
+				[ "$f" = "$LEDGER/$name" ] || [ ! -d "$f" ] || { rm -rf "$f" && dropped=$((dropped + 1)); }
+			done
 		done
 	done
-	log "$n result(s) saved in docs/kut-results, $dropped director(y/ies) of other keys dropped; commit docs/kut-results"
+	log "$n result(s) saved in docs/kut-results, $dropped director(y/ies) of older keys dropped; commit docs/kut-results"
 }
 
 # kept_ok FILE TEST: FILE is a whole kept result of TEST: it ends with the

@@ -78,6 +78,20 @@ class TapOf(unittest.TestCase):
         self.assertTrue(tap[2].startswith("not ok 3 - pku: failed with no FAIL line"))
         self.assertEqual(self.status("pku", tap)[0], "fail")
 
+    def test_a_crash_after_a_fail_line_is_a_line_of_its_own(self):
+        log = "PASS: a\nFAIL: nmi-after-sti\nUnhandled exception 13 #GP at ip 0000000000401234\n"
+        tap = kut_tap.tap_of("x2apic", log, "FAIL x2apic \n")
+        self.assertEqual(len(tap), 3)
+        self.assertTrue(tap[2].startswith("not ok 3 - x2apic: failed with 1 FAIL line(s) and no summary"))
+        # nor is it excused as a known flaky check
+        self.assertEqual(kut.parse_tap("\n".join(tap), {"x2apic": [("nmi-after-sti", None)]})["x2apic"][0], "fail")
+        # with KUT's summary, its FAIL lines are all of it
+        log += "SUMMARY: 2 tests, 1 unexpected failures, 1 skipped\n"
+        self.assertEqual(len(kut_tap.tap_of("x2apic", log, "FAIL x2apic (2 tests, 1 unexpected failures, "
+                                                             "1 skipped)\n")), 2)
+        # an unexpected failure without a FAIL line (an XPASS) is one of its own
+        self.assertEqual(len(kut_tap.tap_of("x2apic", log, "FAIL x2apic (3 tests, 2 unexpected failures)\n")), 3)
+
     def test_timeout_is_a_line_of_its_own(self):
         tap = kut_tap.tap_of("access", "FAIL: e\n", "FAIL access (timeout; duration=90s)")
         self.assertEqual(tap, ["not ok 1 - access: e", "not ok 2 - access: timeout; duration=90s"])
@@ -204,7 +218,7 @@ class Compare(unittest.TestCase):
 
 
 class Known(unittest.TestCase):
-    KNOWN = {"x2apic": ["nmi-after-sti"]}
+    KNOWN = {"x2apic": [("nmi-after-sti", None)]}
 
     def test_only_a_test_whose_every_failed_check_is_listed_is_known(self):
         tap = "ok 1 - x2apic: a\nnot ok 2 - x2apic: nmi-after-sti\n"
@@ -216,6 +230,16 @@ class Known(unittest.TestCase):
         self.assertEqual(kut.parse_tap(tap + "not ok 0 - x2apic: the test VM died in it (c)\n",
                                        self.KNOWN)["x2apic"][0], "lost")
         self.assertEqual(kut.parse_tap("not ok 1 - xapic: nmi-after-sti\n", self.KNOWN)["xapic"][0], "fail")
+        # the whole name, after any prefix; not a part of it
+        self.assertEqual(kut.parse_tap("not ok 1 - x2apic: apic: nmi-after-sti\n", self.KNOWN)["x2apic"][0],
+                         "known")
+        self.assertEqual(kut.parse_tap("not ok 1 - x2apic: nmi-after-sti-2\n", self.KNOWN)["x2apic"][0], "fail")
+
+    def test_a_line_for_one_configuration_covers_only_it(self):
+        known = kut.known_checks("x2apic@svm-tdp-mmu nmi-after-sti seen there only\n")
+        tap = "not ok 1 - x2apic: nmi-after-sti\n"
+        self.assertEqual(kut.parse_tap(tap, known, "svm-tdp-mmu")["x2apic"][0], "known")
+        self.assertEqual(kut.parse_tap(tap, known, "svm-shadow")["x2apic"][0], "fail")
 
     def test_known_is_no_worse_than_a_pass_and_a_skip_with_its_reason_in_make_check(self):
         with tempfile.TemporaryDirectory() as d:
@@ -240,7 +264,7 @@ class Known(unittest.TestCase):
     def test_the_projects_list_parses(self):
         with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                                "tests", "kut-known")) as f:
-            self.assertIn("nmi-after-sti", kut.known_checks(f.read())["x2apic"])
+            self.assertIn("nmi-after-sti", [k for k, _ in kut.known_checks(f.read())["x2apic"]])
 
 
 class Table(unittest.TestCase):

@@ -17,7 +17,7 @@ DRIVER = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
 KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args
-SRC=$BUILD/linux LEDGER=$WORK/ledger
+SRC=$BUILD/linux LEDGER=$WORK/ledger BASE_WT=$BUILD/base
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
 series_kernel() { :; }
@@ -54,7 +54,7 @@ suite() {
 	[ "$c" != svm-shadow ] || [ "$mode" != off ]
 }
 python3() { if [ "$3" = report ]; then cat "$4"/*.tap > "$WORK/reported"; else command python3 "$@"; fi; }
-${KUT_CMD:-run t1 t2 t3}
+eval "${KUT_CMD:-run t1 t2 t3}"
 '''
 
 
@@ -64,11 +64,16 @@ class Keep(unittest.TestCase):
         self.work = self.tmp.name
         for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot", "b/selftests/install", "b/linux"):
             os.makedirs(os.path.join(self.work, d))
-        open(os.path.join(self.work, "b/selftests/install/libslotzap-preload.so"), "w").close()
-        # the kernel tree: its tag 'base' and the series on top
+        for f, text in (("b/selftests/install/libslotzap-preload.so", "so"), ("b/obj-test/.config", "CONFIG_KVM=y"),
+                        ("b/obj-base/.config", "CONFIG_KVM=y")):
+            with open(os.path.join(self.work, f), "w") as fh:
+                fh.write(text)
+        # the kernel tree: its tag 'base' (checked out in b/base, as
+        # base_kernel does) and the series on top
         self.git("init", "-q")
         self.kernel("base")
         self.git("tag", "base")
+        self.git("worktree", "add", "-q", "--detach", os.path.join(self.work, "b/base"), "base")
         self.kernel("k1")
         self.args("")
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
@@ -139,39 +144,80 @@ class Keep(unittest.TestCase):
             f.write("an edit\n")
         calls, _ = self.run_kut()
         self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
+        # a new file git ignores (Debian's tree ignores all: '/*'), then an edit of it
+        with open(os.path.join(self.work, "b/linux/.gitignore"), "w") as f:
+            f.write("/*\n")
+        for text in ("new\n", "edited\n"):
+            with open(os.path.join(self.work, "b/linux/new.c"), "w") as f:
+                f.write(text)
+            calls, _ = self.run_kut()
+            self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
+        # and the base's own checkout, edited
+        with open(os.path.join(self.work, "b/base/kvm.c"), "a") as f:
+            f.write("a printk\n")
+        calls, _ = self.run_kut()
+        self.assertEqual(calls, ["suite svm-shadow on t1 t2 t3", "suite svm-shadow off t1 t2 t3"])
 
-    def test_saved_results_serve_another_machine_and_other_keys_are_dropped(self):
+    def test_another_config_or_preload_library_runs_the_series_again(self):
         self.run_kut()
+        for f in ("b/obj-test/.config", "b/selftests/install/libslotzap-preload.so"):
+            with open(os.path.join(self.work, f), "a") as fh:
+                fh.write("changed\n")
+            calls, _ = self.run_kut()
+            self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
+
+    def test_sources_that_change_while_they_are_built_stop_it(self):
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
+                   KUT_CMD='series_kernel() { echo edit >> "$SRC/kvm.c"; }; run t1')
+        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("changed while they were built", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
+
+    def test_saved_results_serve_another_machine_and_replace_older_keys(self):
+        self.run_kut()
+        kept = os.path.join(self.work, "kept")
         subprocess.run(["bash", "-c", "rm -rf \"$WORK\"/kept/*@svm-shadow@series-on"], check=True,
                        env=dict(os.environ, WORK=self.work))
+        # a base result cut short is not saved
+        base = [d for d in os.listdir(kept) if d.endswith("@svm-shadow@base-on")][0]
+        t3 = [p for p in os.listdir(os.path.join(kept, base)) if p.startswith("t3@")][0]
+        with open(os.path.join(kept, base, t3), "a") as f:
+            f.write("# start t3\n")
         self.run_kut(env={"KUT_CMD": "save"})
         ledger = os.path.join(self.work, "ledger")
-        # only whole results: the base's (the series' quirk off run lost a
-        # test VM, so nothing of it was kept)
-        self.assertEqual(sorted(d.split("@", 1)[1] for d in os.listdir(ledger)), ["svm-shadow@base-on"])
-        base = os.path.join(ledger, os.listdir(ledger)[0])
-        self.assertEqual(sorted(p.split("@")[0] for p in os.listdir(base)), ["t1", "t2", "t3"])
+        # only whole results: the base's t1 and t2 (the series' quirk off
+        # run lost a test VM, so nothing of it was kept), and where they came from
+        self.assertEqual(os.listdir(ledger), [base])
+        self.assertEqual(sorted(p.split("@")[0] for p in os.listdir(os.path.join(ledger, base))),
+                         ["SOURCES", "t1", "t2"])
+        with open(os.path.join(ledger, base, "SOURCES")) as f:
+            self.assertEqual(len(f.read().splitlines()), 2)
         # a machine with nothing kept of its own runs only what is not saved
-        subprocess.run(["rm", "-rf", os.path.join(self.work, "kept")], check=True)
+        subprocess.run(["rm", "-rf", kept], check=True)
         calls, reported = self.run_kut()
-        self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-shadow on t1 t2 t3"])
+        self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-shadow on t1 t2 t3",
+                                         "suite svm-shadow on t3"])
         self.assertEqual(reported.count("ok 1 - t1: fine"), 3)
-        # a saved result cut short runs again (the base's t2), and the
-        # next save puts the whole one in its place, and the series' on
-        t2 = os.path.join(base, [p for p in os.listdir(base) if p.startswith("t2@")][0])
+        # a saved result cut short runs again
+        t2 = os.path.join(ledger, base, [p for p in os.listdir(os.path.join(ledger, base)) if p.startswith("t2@")][0])
         with open(t2, "a") as f:
             f.write("# start t2\n")
         calls, _ = self.run_kut()
         self.assertEqual(sorted(calls), ["suite svm-shadow off t1 t2 t3", "suite svm-shadow on t2"])
+        # a new series: its results replace the older series' on save, the base's stay
         self.run_kut(env={"KUT_CMD": "save"})
-        with open(t2) as f:
-            self.assertTrue(f.read().endswith("# done t2 seconds=1 timeout=180s\n"))
-        self.assertEqual(sorted(d.split("@", 1)[1] for d in os.listdir(ledger)),
-                         ["svm-shadow@base-on", "svm-shadow@series-on"])
-        # a new series drops its results on the next save, not the base's
+        old = sorted(os.listdir(ledger))
+        self.assertEqual(len(old), 2)
         self.kernel("k2")
         self.run_kut(env={"KUT_CMD": "save"})
-        self.assertEqual(sorted(d.split("@", 1)[1] for d in os.listdir(ledger)), ["svm-shadow@base-on"])
+        self.assertEqual(sorted(os.listdir(ledger)), old)
+        self.run_kut()
+        self.run_kut(env={"KUT_CMD": "save"})
+        new = sorted(os.listdir(ledger))
+        self.assertEqual([d for d in new if d.endswith("base-on")], [base])
+        self.assertEqual(len(new), 2)
+        self.assertNotEqual(new, old)
 
     def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
         self.run_kut()

@@ -104,7 +104,7 @@ class KutRun(unittest.TestCase):
 VMRUN = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
-TOP=$WORK; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_DIR=$WORK/kut; RESULTS=$KUT_DIR/results
+REPO=$TOP TOP=$WORK; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_DIR=$WORK/kut; RESULTS=$KUT_DIR/results
 mkdir -p "$WORK/scripts" "$WORK/tests"
 cat > "$WORK/scripts/vm.py" <<'EOS'
 #!/bin/bash
@@ -116,6 +116,7 @@ exit "$VMRC"
 EOS
 chmod +x "$WORK/scripts/vm.py"
 printf 'config svm-tdp-mmu\ntest smap\n' > "$WORK/tests/kut-check"
+cp "$REPO/tests/kut-known" "$WORK/tests/"
 kut_source() { echo /x; }
 build() { :; }
 '''
