@@ -9,8 +9,9 @@
 # KUT comes from SLOTZAP_KUT (a checkout or a .tar.gz), by default the
 # snapshot ../shared/kvm-unit-tests.tar.gz next to this repository. Results:
 # build/kut/results/KERNEL@CONFIG@MODE.tap, the table from harness/kut.py.
-# The base kernel is built once per base version (build/obj-base, from a
-# worktree of build/linux at tag 'base'). Every finished kernel, config and
+# The base kernel is built once per base version (build/base/obj-test, from
+# a worktree of build/linux at tag 'base' in build/base/linux: laid out like
+# build/linux and build/obj-test, it shares their ccache entries). Every finished kernel, config and
 # mode is kept per test in build/kut/kept/ (per kernel source tree and build
 # settings, KUT build, runner and QEMU, and each test per its timeout and
 # arguments), so a 'make kut' that was stopped (Ctrl-C, or SIGTERM to its
@@ -30,7 +31,8 @@ KUT_SRC=$KUT_DIR/src
 RESULTS=$KUT_DIR/results
 KUT_ARGS=$TOP/tests/kut-args
 LEDGER=$TOP/docs/kut-results
-BASE_WT=$BUILD/base
+BASE_WT=$BUILD/base/linux
+OBJ_BASE=$BUILD/base/obj-test
 
 # kut_source: SLOTZAP_KUT, else the team's snapshot next to the repository
 # (or at its usual place on these machines); empty when there is none.
@@ -80,7 +82,7 @@ base_kernel() {
 		git -C "$SRC" worktree prune
 		git -C "$SRC" worktree add -f --detach "$wt" base >/dev/null || die "cannot add a worktree of 'base' at $wt"
 	fi
-	SLOTZAP_KSRC=$wt "$TOP/setup/build-kernel.sh" "$BUILD/obj-base" "$TOP/configs/kvm-test.config" >&2 ||
+	SLOTZAP_KSRC=$wt "$TOP/setup/build-kernel.sh" "$OBJ_BASE" "$TOP/configs/kvm-test.config" >&2 ||
 		die "the base kernel ($ver) does not build"
 	echo "$ver"
 }
@@ -110,7 +112,7 @@ tree_of() {
 # Those are made of what a kernel image is built from, not of the image (an
 # image differs from build to build in its build time and number), so the
 # results saved in docs/kut-results serve every machine: the source tree
-# (tree_of build/base, or of build/linux), its .config (with the versions
+# (tree_of build/base/linux, or of build/linux), its .config (with the versions
 # of the compiler and binutils) and how it is built (the config fragment,
 # build-kernel.sh, kmake), for the series the built preload library (a
 # build of it is the same bytes on every machine); and what else decides
@@ -129,7 +131,7 @@ keys() {
 		sha256sum | cut -c1-12)
 	btree=$(tree_of "$BASE_WT") && stree=$(tree_of "$SRC") ||
 		die "cannot read the source trees of $BASE_WT and $SRC; run 'make source'"
-	bkey=$(cat <(printf '%s\n' "$common" "$kbuild" "$btree") "$BUILD/obj-base/.config" |
+	bkey=$(cat <(printf '%s\n' "$common" "$kbuild" "$btree") "$OBJ_BASE/.config" |
 		sha256sum | cut -c1-12)
 	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") "$OBJ_TEST/.config" \
 		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12)
@@ -279,7 +281,7 @@ run() {
 		for m in base on off; do
 			[ -z "$KUT_STOPPED" ] || die "kvm-unit-tests stopped by hand; what finished is kept"
 			if [ $m = base ]; then
-				k=base mode=on key=$bkey bz=$BUILD/obj-base what="the base ($ver)"
+				k=base mode=on key=$bkey bz=$OBJ_BASE what="the base ($ver)"
 			else
 				k=series mode=$m key=$skey bz=$OBJ_TEST what="the series, quirk $m"
 			fi

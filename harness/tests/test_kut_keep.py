@@ -17,7 +17,7 @@ DRIVER = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
 KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args
-SRC=$BUILD/linux LEDGER=$WORK/ledger BASE_WT=$BUILD/base
+SRC=$BUILD/linux LEDGER=$WORK/ledger BASE_WT=$BUILD/base/linux OBJ_BASE=$BUILD/base/obj-test
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
 series_kernel() { :; }
@@ -62,10 +62,10 @@ class Keep(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.work = self.tmp.name
-        for d in ("b/obj-test/arch/x86/boot", "b/obj-base/arch/x86/boot", "b/selftests/install", "b/linux"):
+        for d in ("b/obj-test/arch/x86/boot", "b/base/obj-test/arch/x86/boot", "b/selftests/install", "b/linux"):
             os.makedirs(os.path.join(self.work, d))
         for f, text in (("b/selftests/install/libslotzap-preload.so", "so"), ("b/obj-test/.config", "CONFIG_KVM=y"),
-                        ("b/obj-base/.config", "CONFIG_KVM=y")):
+                        ("b/base/obj-test/.config", "CONFIG_KVM=y")):
             with open(os.path.join(self.work, f), "w") as fh:
                 fh.write(text)
         # the kernel tree: its tag 'base' (checked out in b/base, as
@@ -73,7 +73,7 @@ class Keep(unittest.TestCase):
         self.git("init", "-q")
         self.kernel("base")
         self.git("tag", "base")
-        self.git("worktree", "add", "-q", "--detach", os.path.join(self.work, "b/base"), "base")
+        self.git("worktree", "add", "-q", "--detach", os.path.join(self.work, "b/base/linux"), "base")
         self.kernel("k1")
         self.args("")
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
@@ -153,7 +153,7 @@ class Keep(unittest.TestCase):
             calls, _ = self.run_kut()
             self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
         # and the base's own checkout, edited
-        with open(os.path.join(self.work, "b/base/kvm.c"), "a") as f:
+        with open(os.path.join(self.work, "b/base/linux/kvm.c"), "a") as f:
             f.write("a printk\n")
         calls, _ = self.run_kut()
         self.assertEqual(calls, ["suite svm-shadow on t1 t2 t3", "suite svm-shadow off t1 t2 t3"])
@@ -269,7 +269,7 @@ class Keep(unittest.TestCase):
 
     def test_a_stop_by_hand_keeps_the_finished_tests_and_ends_there(self):
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   STOP_AT="svm-shadow obj-base/arch/x86/boot/bzImage")
+                   STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage")
         p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("1 finished test(s) kept", p.stderr)
@@ -281,7 +281,7 @@ class Keep(unittest.TestCase):
 
     def test_a_stop_after_a_dead_vm_keeps_nothing(self):
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   STOP_AT="svm-shadow obj-base/arch/x86/boot/bzImage", STOP_RC="1")
+                   STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage", STOP_RC="1")
         p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
         self.assertIn("0 finished test(s) kept", p.stderr)
 
