@@ -168,6 +168,8 @@ SCRIPT_MUTATIONS = [
      "make kut reuses results of a series with uncommitted changes"),
     ("scripts/kut.sh", '\t[ -z "$t0" ] || [ "$t0" = "$btree $stree" ] ||', "\ttrue ||",
      "make kut keys images on sources that changed while they were built"),
+    ("scripts/kut.sh", "\tflock -n 9 || die", "\ttrue || die",
+     "two make kut run side by side"),
     ("harness/kut_tap.py", '        elif verdict == "FAIL" and (not summed or', "        elif False and (not summed or",
      "a KUT guest that crashed after a FAIL line passes for its FAIL lines"),
     ("harness/kut.py", "        elif fails and all(is_known(", "        elif fails and any(is_known(",

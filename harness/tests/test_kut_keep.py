@@ -285,6 +285,24 @@ class Keep(unittest.TestCase):
         p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
         self.assertIn("0 finished test(s) kept", p.stderr)
 
+    def test_a_second_make_kut_at_once_stops_before_any_vm(self):
+        os.makedirs(os.path.join(self.work, "b"), exist_ok=True)
+        lock = os.path.join(self.work, "run.lock")
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
+        holder = subprocess.Popen(["flock", lock, "sleep", "30"])
+        try:
+            for _ in range(50):
+                if subprocess.run(["flock", "-n", lock, "true"]).returncode != 0:
+                    break
+                subprocess.run(["sleep", "0.1"])
+            p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        finally:
+            holder.kill()
+            holder.wait()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("another 'make kut' is running", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
+
     def test_a_malformed_kut_args_stops_before_any_vm(self):
         self.args("t2 ten minutes\n")
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
