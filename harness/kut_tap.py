@@ -13,7 +13,8 @@ harness/kut.py reads the TAP and compares the kernels.
 import re
 import sys
 
-CHECK = re.compile(r"^(PASS|FAIL|SKIP):\s*(.*?)\s*$")
+# a check; KUT's report_abort() prints ABORT: and its summary, then stops
+CHECK = re.compile(r"^(PASS|FAIL|SKIP|ABORT):\s*(.*?)\s*$")
 # The reasons for which run_tests.sh skips a whole test that are conditions
 # of the test (its architecture, machine, accelerator, a cfg 'disabled_if' or
 # 'check', a nodefault group) or its own summary when it exits 77. Any other
@@ -46,7 +47,10 @@ def tap_of(test, log_text, status_text):
         m = CHECK.match(line.rstrip("\r"))
         if m:
             kind, text = m.groups()
-            out.append((kind != "FAIL", text + (" # skip" if kind == "SKIP" else "")))
+            if kind == "ABORT":
+                out.append((False, "aborted: " + text))
+            else:
+                out.append((kind != "FAIL", text + (" # skip" if kind == "SKIP" else "")))
     m = None
     for line in (status_text or "").splitlines():
         m = STATUS.match(ANSI.sub("", line).strip())

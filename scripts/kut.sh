@@ -73,15 +73,23 @@ build() {
 	echo "$from $stamp" > "$KUT_DIR/src.stamp"
 }
 
-base_kernel() {
-	local wt=$BASE_WT ver
-	ver=$(sed -n 's/^VERSION=//p' "$TOP/patches/BASE")
+# base_tree: build/base/linux, a worktree of build/linux at tag 'base' with
+# nothing changed in it (made again when it is not: an edit left there
+# would change the baseline that excuses the series' failures)
+base_tree() {
+	local wt=$BASE_WT
 	git -C "$SRC" rev-parse -q --verify base >/dev/null || die "build/linux has no tag 'base'; run 'make source'"
-	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$SRC" rev-parse base)" ]; then
+	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$SRC" rev-parse base)" ] ||
+		[ "$(tree_of "$wt")" != "$(git -C "$SRC" rev-parse 'base^{tree}')" ]; then
 		rm -rf "$wt"
 		git -C "$SRC" worktree prune
 		git -C "$SRC" worktree add -q -f --detach "$wt" base || die "cannot add a worktree of 'base' at $wt"
 	fi
+}
+
+base_kernel() {
+	local wt=$BASE_WT ver
+	ver=$(sed -n 's/^VERSION=//p' "$TOP/patches/BASE")
 	SLOTZAP_KSRC=$wt "$TOP/setup/build-kernel.sh" "$OBJ_BASE" "$TOP/configs/kvm-test.config" >&2 ||
 		die "the base kernel ($ver) does not build"
 	echo "$ver"
@@ -100,7 +108,7 @@ series_kernel() {
 tree_of() {
 	local idx rc=0
 	idx=$(mktemp) || return 1
-	cp "$(git -C "$1" rev-parse --absolute-git-dir)/index" "$idx" &&
+	cp -p "$(git -C "$1" rev-parse --absolute-git-dir)/index" "$idx" &&
 		GIT_INDEX_FILE=$idx git -C "$1" add -A -f . &&
 		GIT_INDEX_FILE=$idx git -C "$1" write-tree || rc=1
 	rm -f "$idx"
@@ -121,20 +129,28 @@ tree_of() {
 # the test VM (vm.py, guest-init, the splat judge, vmrun).
 keys() {
 	local common kbuild stamp
-	stamp=$(cat "$KUT_DIR/src.stamp")
+	stamp=$(cat "$KUT_DIR/src.stamp") || die "kvm-unit-tests is not built; run 'make kut'"
 	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) <(echo "${stamp##* }") \
 		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
 		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
 		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
-		sha256sum | cut -c1-12)
+		sha256sum | cut -c1-12) || die "a file of the test VM's harness is missing"
 	kbuild=$(cat "$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" <(declare -f kmake) |
-		sha256sum | cut -c1-12)
+		sha256sum | cut -c1-12) || die "a file of the kernel build is missing"
 	btree=$(tree_of "$BASE_WT") && stree=$(tree_of "$SRC") ||
 		die "cannot read the source trees of $BASE_WT and $SRC; run 'make source'"
 	bkey=$(cat <(printf '%s\n' "$common" "$kbuild" "$btree") "$OBJ_BASE/.config" |
-		sha256sum | cut -c1-12)
+		sha256sum | cut -c1-12) || die "the base kernel is not built ($OBJ_BASE/.config); run 'make kut'"
 	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") "$OBJ_TEST/.config" \
-		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12)
+		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12) ||
+		die "the test kernel or the preload library is not built; run 'make selftests'"
+}
+
+# images: the shas of what the test VMs boot and use, which must not change
+# under a running make kut: the kernel images, the preload library, KUT's build
+images() {
+	sha256sum "$OBJ_BASE/arch/x86/boot/bzImage" "$OBJ_TEST/arch/x86/boot/bzImage" \
+		"$BUILD/selftests/install/libslotzap-preload.so" "$KUT_DIR/src.stamp"
 }
 
 # kept_result DIR PIECE TEST: print the path of TEST's whole kept result: this
@@ -247,17 +263,19 @@ suite() {
 
 run() {
 	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts fin rc
-	local tmo args timeout lines splat f
+	local tmo args timeout lines splat f imgs
 	local -A piece=()
 	# one at a time: two make kut side by side on 2 CPUs took x2apic from
 	# 160 s to past its 360 s timeout (docs/kut.md, session 21)
-	mkdir -p "$KUT_DIR"
-	exec 9>> "$KUT_DIR/run.lock"
-	flock -n 9 || die "another 'make kut' is running on this machine (lsof $KUT_DIR/run.lock names it); KUT's timings need the CPUs to themselves: wait for it, or stop it (kill -TERM -- -PGID keeps its finished tests)"
+	mkdir -p "$KUT_DIR" && exec 9>> "$KUT_DIR/run.lock" || die "cannot open $KUT_DIR/run.lock"
+	flock -n 9 || {
+		[ $? -eq 1 ] && die "another 'make kut' is running on this machine (lsof $KUT_DIR/run.lock names it); KUT's timings need the CPUs to themselves: wait for it, or stop it (kill -TERM -- -PGID keeps its finished tests)"
+		die "cannot lock $KUT_DIR/run.lock (flock failed)"
+	}
 	build
 	[ -f "$BUILD/selftests/install/libslotzap-preload.so" ] || die "no preload library; run 'make selftests'"
-	t0=
-	[ -d "$BASE_WT" ] && t0="$(tree_of "$BASE_WT") $(tree_of "$SRC")"
+	base_tree
+	t0="$(tree_of "$BASE_WT") $(tree_of "$SRC")" || die "cannot read the trees of $BASE_WT and $SRC"
 	ver=$(base_kernel) || exit 1
 	series_kernel
 	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
@@ -273,9 +291,11 @@ run() {
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
 	done <<< "$lines"
 	keys
-	# the images must be of the trees the keys name
-	[ -z "$t0" ] || [ "$t0" = "$btree $stree" ] ||
+	# the images must be of the trees the keys name, and stay so
+	[ "$t0" = "$btree $stree" ] ||
 		die "the kernel sources changed while they were built ($BASE_WT or $SRC); run make kut again"
+	imgs=$(images) || die "cannot read the kernel images, the preload library or KUT's build stamp"
+	echo "$bkey $skey" > "$KUT_DIR/last-keys"
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
@@ -305,6 +325,8 @@ run() {
 				printf '%s\n' "$lines" > "$out/$mode.settings"
 				rc=0
 				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" || rc=$?
+				[ "$(images)" = "$imgs" ] ||
+					die "a kernel image, the preload library or KUT's build changed while make kut ran ($what, $c): nothing of it is kept; run make kut again, with no build beside it"
 				splat=$(grep '^not ok 0 - test-vm-splat:' "$out/$mode.tap")
 				# kept: a clean run, or the finished tests of one stopped
 				# by hand in its first, clean VM (suite returns 2); the
@@ -346,16 +368,18 @@ run() {
 	python3 -m harness.kut report "$RESULTS" "$TOP/tests/kut-known" | tee "$KUT_DIR/report.txt"
 }
 
-# save: the whole kept results of the current keys into docs/kut-results,
+# save: the whole kept results of the last make kut's keys into docs/kut-results,
 # each new or changed one with a line in its directory's SOURCES (when it
 # was kept, on what host CPU); a configuration and kernel/mode saved this
 # way loses its directories of other keys there (an older series, KUT or
 # runner). What is in docs/kut-results, a 'make kut' on any machine with
 # the same sources uses as kept.
 save() {
-	local c d f name n=0 dropped=0 cpu
-	[ -s "$KUT_DIR/src.stamp" ] || die "nothing kept yet: run 'make kut' first"
-	keys
+	local c d f name n=0 dropped=0 cpu bkey skey
+	[ -s "$KUT_DIR/last-keys" ] || die "nothing kept yet: run 'make kut' first"
+	# the keys of the last make kut: what it kept is named by them, even
+	# if a source or a harness file has changed since
+	read -r bkey skey < "$KUT_DIR/last-keys"
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	for c in $(cd "$TOP" && python3 -m harness.plan configs | tr ',' ' '); do
 		for d in "$KUT_DIR/kept/$bkey@$c@base-on" "$KUT_DIR/kept/$skey@$c@series-on" \

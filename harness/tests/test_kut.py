@@ -92,6 +92,12 @@ class TapOf(unittest.TestCase):
         # an unexpected failure without a FAIL line (an XPASS) is one of its own
         self.assertEqual(len(kut_tap.tap_of("x2apic", log, "FAIL x2apic (3 tests, 2 unexpected failures)\n")), 3)
 
+    def test_an_abort_is_a_failed_check(self):
+        log = "PASS: a\nFAIL: nmi-after-sti\nABORT: apic: no x2apic\nSUMMARY: 2 tests, 1 unexpected failures\n"
+        tap = kut_tap.tap_of("x2apic", log, "FAIL x2apic (2 tests, 1 unexpected failures)\n")
+        self.assertIn("not ok 3 - x2apic: aborted: apic: no x2apic", tap)
+        self.assertEqual(kut.parse_tap("\n".join(tap), {"x2apic": [("nmi-after-sti", None)]})["x2apic"][0], "fail")
+
     def test_timeout_is_a_line_of_its_own(self):
         tap = kut_tap.tap_of("access", "FAIL: e\n", "FAIL access (timeout; duration=90s)")
         self.assertEqual(tap, ["not ok 1 - access: e", "not ok 2 - access: timeout; duration=90s"])

@@ -1,6 +1,7 @@
 """scripts/kut.sh run: what 'make kut' keeps between runs, per test, with
 the test VMs stubbed out (suite) so that only the keeping logic runs."""
 
+import fcntl
 import os
 import subprocess
 import tempfile
@@ -65,7 +66,8 @@ class Keep(unittest.TestCase):
         for d in ("b/obj-test/arch/x86/boot", "b/base/obj-test/arch/x86/boot", "b/selftests/install", "b/linux"):
             os.makedirs(os.path.join(self.work, d))
         for f, text in (("b/selftests/install/libslotzap-preload.so", "so"), ("b/obj-test/.config", "CONFIG_KVM=y"),
-                        ("b/base/obj-test/.config", "CONFIG_KVM=y")):
+                        ("b/base/obj-test/.config", "CONFIG_KVM=y"), ("b/obj-test/arch/x86/boot/bzImage", "k"),
+                        ("b/base/obj-test/arch/x86/boot/bzImage", "b")):
             with open(os.path.join(self.work, f), "w") as fh:
                 fh.write(text)
         # the kernel tree: its tag 'base' (checked out in b/base, as
@@ -152,11 +154,23 @@ class Keep(unittest.TestCase):
                 f.write(text)
             calls, _ = self.run_kut()
             self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
-        # and the base's own checkout, edited
+        # the base's own checkout, edited, is put back: the base stays the base
         with open(os.path.join(self.work, "b/base/linux/kvm.c"), "a") as f:
             f.write("a printk\n")
         calls, _ = self.run_kut()
-        self.assertEqual(calls, ["suite svm-shadow on t1 t2 t3", "suite svm-shadow off t1 t2 t3"])
+        self.assertEqual(calls, ["suite svm-shadow off t1 t2 t3"])
+        with open(os.path.join(self.work, "b/base/linux/kvm.c")) as f:
+            self.assertEqual(f.read(), "base")
+
+    def test_an_image_that_changes_while_it_runs_keeps_nothing(self):
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
+                   KUT_CMD='eval "$(declare -f suite | sed "1s/suite/real_suite/")"; '
+                           'suite() { echo rebuilt >> "$OBJ_TEST/arch/x86/boot/bzImage"; real_suite "$@"; }; run t1')
+        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("changed while make kut ran", p.stderr)
+        kept = os.path.join(self.work, "kept")
+        self.assertEqual([f for d in os.listdir(kept) for f in os.listdir(os.path.join(kept, d))], [])
 
     def test_another_config_or_preload_library_runs_the_series_again(self):
         self.run_kut()
@@ -289,16 +303,9 @@ class Keep(unittest.TestCase):
         os.makedirs(os.path.join(self.work, "b"), exist_ok=True)
         lock = os.path.join(self.work, "run.lock")
         env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
-        holder = subprocess.Popen(["flock", lock, "sleep", "30"])
-        try:
-            for _ in range(50):
-                if subprocess.run(["flock", "-n", lock, "true"]).returncode != 0:
-                    break
-                subprocess.run(["sleep", "0.1"])
+        with open(lock, "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
             p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
-        finally:
-            holder.kill()
-            holder.wait()
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("another 'make kut' is running", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
