@@ -99,14 +99,18 @@ class Keep(unittest.TestCase):
         with open(os.path.join(self.work, "kut-args"), "w") as f:
             f.write(text)
 
+    def run_driver(self, **env):
+        """kut.sh through DRIVER with ENV as well; the finished process,
+        its output captured."""
+        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow", **env)
+        return subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+
     def run_kut(self, env=None):
         calls = os.path.join(self.work, "calls")
         if os.path.exists(calls):
             os.unlink(calls)
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP,
-                   SLOTZAP_KUT_CONFIGS="svm-shadow", **(env or {}))
-        subprocess.run(["bash", "-c", DRIVER], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = self.run_driver(**(env or {}))
+        self.assertEqual(p.returncode, 0, p.stderr)
         with open(os.path.join(self.work, "reported")) as f:
             reported = f.read()
         try:
@@ -163,10 +167,8 @@ class Keep(unittest.TestCase):
             self.assertEqual(f.read(), "base")
 
     def test_an_image_that_changes_while_it_runs_keeps_nothing(self):
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   KUT_CMD='eval "$(declare -f suite | sed "1s/suite/real_suite/")"; '
-                           'suite() { echo rebuilt >> "$OBJ_TEST/arch/x86/boot/bzImage"; real_suite "$@"; }; run t1')
-        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        p = self.run_driver(KUT_CMD='eval "$(declare -f suite | sed "1s/suite/real_suite/")"; '
+                                    'suite() { echo rebuilt >> "$OBJ_TEST/arch/x86/boot/bzImage"; real_suite "$@"; }; run t1')
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("changed while make kut ran", p.stderr)
         kept = os.path.join(self.work, "kept")
@@ -181,9 +183,7 @@ class Keep(unittest.TestCase):
             self.assertEqual(sorted(c.split()[2] for c in calls), ["off", "on"])
 
     def test_sources_that_change_while_they_are_built_stop_it(self):
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   KUT_CMD='series_kernel() { echo edit >> "$SRC/kvm.c"; }; run t1')
-        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        p = self.run_driver(KUT_CMD='series_kernel() { echo edit >> "$SRC/kvm.c"; }; run t1')
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("changed while they were built", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
@@ -282,9 +282,7 @@ class Keep(unittest.TestCase):
         self.assertEqual(len(calls), 3)
 
     def test_a_stop_by_hand_keeps_the_finished_tests_and_ends_there(self):
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage")
-        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        p = self.run_driver(STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("1 finished test(s) kept", p.stderr)
         with open(os.path.join(self.work, "calls")) as f:
@@ -294,26 +292,22 @@ class Keep(unittest.TestCase):
         self.assertEqual(len(calls), 3)
 
     def test_a_stop_after_a_dead_vm_keeps_nothing(self):
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow",
-                   STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage", STOP_RC="1")
-        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        p = self.run_driver(STOP_AT="svm-shadow base/obj-test/arch/x86/boot/bzImage", STOP_RC="1")
         self.assertIn("0 finished test(s) kept", p.stderr)
 
     def test_a_second_make_kut_at_once_stops_before_any_vm(self):
         os.makedirs(os.path.join(self.work, "b"), exist_ok=True)
         lock = os.path.join(self.work, "run.lock")
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
         with open(lock, "a") as held:
             fcntl.flock(held, fcntl.LOCK_EX)
-            p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+            p = self.run_driver()
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("another 'make kut' is running", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
 
     def test_a_malformed_kut_args_stops_before_any_vm(self):
         self.args("t2 ten minutes\n")
-        env = dict(os.environ, TOP=TOP, WORK=self.work, PYTHONPATH=TOP, SLOTZAP_KUT_CONFIGS="svm-shadow")
-        p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+        p = self.run_driver()
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("want 'TEST SECONDS", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
