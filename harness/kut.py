@@ -76,7 +76,9 @@ def known_checks(text):
             continue
         if len(words) < 3:
             raise ValueError("line %d: want 'TEST[@CONFIG] CHECK REASON', got: %s" % (n, line.strip()))
-        test, _, config = words[0].partition("@")
+        test, at, config = words[0].partition("@")
+        if not test or at and not config:
+            raise ValueError("line %d: want TEST or TEST@CONFIG, got: %s" % (n, words[0]))
         out.setdefault(test, []).append((words[1], config or None))
     return out
 

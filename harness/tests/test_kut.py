@@ -263,9 +263,10 @@ class Known(unittest.TestCase):
         self.assertEqual((st, name), ("skip", "kut x2apic@c quirk=on"))
         self.assertIn("known flaky", detail)
 
-    def test_a_line_without_a_reason_is_an_error(self):
-        with self.assertRaises(ValueError):
-            kut.known_checks("x2apic nmi-after-sti\n")
+    def test_a_line_without_a_reason_or_with_an_empty_config_is_an_error(self):
+        for line in ("x2apic nmi-after-sti\n", "x2apic@ nmi-after-sti a reason\n", "@c nmi-after-sti a reason\n"):
+            with self.assertRaises(ValueError):
+                kut.known_checks(line)
 
     def test_the_projects_list_parses(self):
         with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
