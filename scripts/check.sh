@@ -53,7 +53,7 @@ step() {
 log "the harness's own unit tests"
 step unit "harness unit tests (python3 -m unittest)" 300 \
 	python3 -m unittest discover -s "$TOP/harness/tests" -t "$TOP"
-step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 600 \
+step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 1200 \
 	python3 -m harness.selfcheck
 builds_ok=1
 step deps "step deps" 1800 "$TOP/setup/deps.sh" &&
