@@ -5,12 +5,19 @@ dropped, a count off by one); for each, a copy of the package with that
 one change runs the unit tests, which must fail. A mutation they survive
 is logic no test covers.
 
+A mutation may name the test meant to catch it (a fifth item, a test
+method's name): that test runs first, alone, then the module's own tests,
+then all of them, until one fails. The name only saves time (the kut.sh
+mutations' own tests take minutes); a mutation its named test misses but
+another kills is reported as killed, with the miss.
+
     python3 -m harness.selfcheck
 """
 
 import concurrent.futures
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,9 +46,11 @@ MUTATIONS = [
      "        elif KMEMLEAK.search(lines[i]):",
      "kmemleak reports ignored without fault injection"),
     ("console.py", "        allowed = fault_injection if first <= i < last else None",
-     "        allowed = fault_injection", "the fault injection's allowance holds outside its test"),
+     "        allowed = fault_injection", "the fault injection's allowance holds outside its test",
+     "test_alloc_failure_before_the_test_is_a_splat"),
     ("console.py", "    return first, next((i for i, _ in marks if i > first), len(lines))",
-     "    return first, len(lines)", "the fault injection's allowance runs on into the next test"),
+     "    return first, len(lines)", "the fault injection's allowance runs on into the next test",
+     "test_the_region_ends_at_the_next_test"),
     ("faults.py", "    if n < EXPECTED:", "    if n < EXPECTED - 1:", "a missing sweep result passes"),
     ("faults.py", '("fail" if m.group(1) else "pass",', '("pass",', "the sweep's not ok read as ok"),
     ("faults.py", "    if why and (splat or not any(", "    if why and (not any(",
@@ -143,37 +152,53 @@ SCRIPT_MUTATIONS = [
     ("scripts/vm.py", "    end_on_sigterm()\n    return run(args)", "    return run(args)",
      "a SIGTERM to vm.py leaves QEMU running"),
     ("scripts/kut.sh", "\t\t\t\tfor t in $fin; do\n", "\t\t\t\tfor t in \"${todo[@]}\"; do\n",
-     "make kut keeps a test a dead test VM had"),
+     "make kut keeps a test a dead test VM had",
+     "test_a_kept_result_cut_short_runs_again"),
     ("scripts/kut.sh", "\t\tif [ -n \"${KUT_STOPPED:-}\" ]; then", "\t\tif false; then",
-     "make kut, stopped by hand, boots another test VM"),
+     "make kut, stopped by hand, boots another test VM",
+     "test_a_stop_by_hand_boots_no_new_vm_and_blames_no_test"),
     ("scripts/kut.sh", "\t\t\t[ $vms -eq 1 ] && [ $splat -eq 0 ] &&", "\t\t\t[ $splat -eq 0 ] &&",
-     "make kut, stopped by hand after a dead test VM, keeps what it ran"),
+     "make kut, stopped by hand after a dead test VM, keeps what it ran",
+     "test_a_stop_after_a_dead_vm_or_a_splat_is_not_clean"),
     ("scripts/kut.sh", "\t\t\t\t\tfin=\n", "",
-     "make kut keeps the tests of a run whose test VM died"),
+     "make kut keeps the tests of a run whose test VM died",
+     "test_a_kept_result_cut_short_runs_again"),
     ("scripts/kut.sh", " && [[ $(tail -n 1 \"$1\") == \"# done $2 seconds=\"* ]]", "",
-     "make kut trusts a kept result cut short"),
+     "make kut trusts a kept result cut short",
+     "test_a_kept_result_cut_short_runs_again"),
     ("scripts/kut.sh", "\t\tif [ $rc -eq 126 ]; then", "\t\tif false; then",
-     "make kut ignores a kernel splat"),
+     "make kut ignores a kernel splat",
+     "test_a_kernel_splat_is_a_failed_result_and_fails_the_suite"),
     ("guest/kut-run.sh", '\t\tonly_cfg "$t" "$targs"', '\t\tonly_cfg "$t" ""',
-     "kvm-unit-tests run without their extra test_args"),
+     "kvm-unit-tests run without their extra test_args",
+     "test_a_settings_file_overrides_kut_args"),
     ("guest/kut-run.sh", 'timeout=${tmo_s}s${targs:+ args=$targs}"', 'timeout=${tmo_s}s"',
-     "kvm-unit-tests' done line leaves out the args they ran with"),
+     "kvm-unit-tests' done line leaves out the args they ran with",
+     "test_a_settings_file_overrides_kut_args"),
     ("scripts/kut.sh", "${settings:+-s $settings }", "",
-     "the test VM does not get make kut's settings"),
+     "the test VM does not get make kut's settings",
+     "test_vmrun_hands_the_settings_over_and_sizes_its_timeout_from_them"),
     ("scripts/kut.sh", '\t\t\t\tkept_ok "$d/$f" "${f%@*}" || continue\n', "",
-     "make kut-save saves a result cut short"),
+     "make kut-save saves a result cut short",
+     "test_saved_results_serve_another_machine_and_replace_older_keys"),
     ("scripts/kut.sh", '{ rm -rf "$f" && dropped=$((dropped + 1)); }', ":",
-     "make kut-save keeps the results of an old series"),
+     "make kut-save keeps the results of an old series",
+     "test_saved_results_serve_another_machine_and_replace_older_keys"),
     ("scripts/kut.sh", '\t\tGIT_INDEX_FILE=$idx git -C "$1" add -A -f . &&\n', "",
-     "make kut reuses results of a series with uncommitted changes"),
+     "make kut reuses results of a series with uncommitted changes",
+     "test_an_uncommitted_change_of_the_series_runs_it_again"),
     ("scripts/kut.sh", '\t[ "$t0" = "$btree $stree" ] ||', "\ttrue ||",
-     "make kut keys images on sources that changed while they were built"),
+     "make kut keys images on sources that changed while they were built",
+     "test_sources_that_change_while_they_are_built_stop_it"),
     ("scripts/kut.sh", "\tflock -n 9 || {", "\ttrue || {",
-     "two make kut run side by side"),
+     "two make kut run side by side",
+     "test_a_second_make_kut_at_once_stops_before_any_vm"),
     ("scripts/kut.sh", '\t\t\t\t[ "$(images)" = "$imgs" ] ||', "\t\t\t\ttrue ||",
-     "make kut keeps results of an image rebuilt under it"),
+     "make kut keeps results of an image rebuilt under it",
+     "test_an_image_that_changes_while_it_runs_keeps_nothing"),
     ("scripts/kut.sh", '\t\t[ "$(tree_of "$wt")" != "$(git -C "$SRC" rev-parse \'base^{tree}\')" ]; then', "\t\tfalse; then",
-     "make kut runs an edited base as the base"),
+     "make kut runs an edited base as the base",
+     "test_an_uncommitted_change_of_the_series_runs_it_again"),
     ("harness/kut_tap.py", '        elif verdict == "FAIL" and (not summed or', "        elif False and (not summed or",
      "a KUT guest that crashed after a FAIL line passes for its FAIL lines"),
     ("harness/kut_tap.py", '            if kind == "ABORT":', '            if False:',
@@ -181,11 +206,14 @@ SCRIPT_MUTATIONS = [
     ("harness/kut.py", "        elif fails and all(is_known(", "        elif fails and any(is_known(",
      "a listed flaky KUT check excuses an unlisted failure"),
     ("scripts/kut.sh", '\t[ "$rc" -eq 0 ] ||', "\ttrue ||",
-     "make check's kut stage ignores a kernel splat"),
+     "make check's kut stage ignores a kernel splat",
+     "test_check_fails_on_a_kernel_splat"),
     ("scripts/kut.sh", '\t\t\t\techo "${splat:-ok 0 - test-vm-splat: none}"', '\t\t\t\techo "ok 0 - test-vm-splat: none"',
-     "make kut's results leave out a kernel splat"),
+     "make kut's results leave out a kernel splat",
+     "test_a_splat_is_a_result_of_every_run_and_nothing_of_its_run_is_kept"),
     ("scripts/kut.sh", '"$out/$mode.tap" "$parts" "$out/$mode.settings")', '"$out/$mode.tap" "$parts")',
-     "make kut keeps a result without checking its settings"),
+     "make kut keeps a result without checking its settings",
+     "test_a_result_with_other_settings_than_asked_is_not_kept"),
     ("scripts/matrix.py", "        if os.path.exists(fault):", "        if False:",
      "a triple fault of the test kernel is not named"),
     ("scripts/matrix.py", 'os.path.exists(os.path.join(bout, "hung"))', 'os.path.exists(os.path.join(out, "hung"))',
@@ -196,17 +224,19 @@ SCRIPT_MUTATIONS = [
 TESTS_TIMEOUT = 300   # one run of the unit tests: about a minute on 2 idle CPUs
 
 
-def run_tests(root, pattern="test*.py"):
-    """The exit status of the unit tests in ROOT whose file matches PATTERN;
-    124 when they hung. They stop at the first failure (-f): one is enough
-    to kill a mutation."""
+def run_tests(root, pattern="test*.py", name=None):
+    """The exit status of the unit tests in ROOT whose file matches PATTERN
+    (and whose name contains NAME); 124 when they hung, 125 when no test
+    ran. They stop at the first failure (-f): one is enough to kill a
+    mutation."""
     try:
-        return subprocess.run([sys.executable, "-m", "unittest", "discover", "-f", "-s",
-                               os.path.join(root, "harness/tests"), "-t", root, "-p", pattern],
-                              cwd=root, capture_output=True, text=True,
-                              timeout=TESTS_TIMEOUT).returncode
+        p = subprocess.run([sys.executable, "-m", "unittest", "discover", "-f", "-s",
+                            os.path.join(root, "harness/tests"), "-t", root, "-p", pattern]
+                           + (["-k", name] if name else []),
+                           cwd=root, capture_output=True, text=True, timeout=TESTS_TIMEOUT)
     except subprocess.TimeoutExpired:
         return 124
+    return 125 if re.search(r"^Ran 0 tests", p.stderr, re.M) else p.returncode
 
 
 def tests_of(path):
@@ -225,9 +255,10 @@ def copy_tree(root):
                                              or (d == TOP and n in ("build", ".git"))])
 
 
-def try_mutation(path, old, new, what):
+def try_mutation(path, old, new, what, test=None):
     """PATH, WHAT and the verdict on one mutation: killed, SURVIVED, or
-    STALE (the text to mutate is gone, which counts as a survivor)."""
+    STALE (the text to mutate is gone, which counts as a survivor). TEST,
+    the name of the test meant to kill it, runs first."""
     root = tempfile.mkdtemp()
     try:
         copy_tree(root)
@@ -238,8 +269,14 @@ def try_mutation(path, old, new, what):
             return path, what + ": the text to mutate is gone", "STALE"
         with open(f, "w") as fh:
             fh.write(src.replace(old, new, 1))
+        rc = run_tests(root, name=test) if test else 0
+        if rc == 125:
+            return path, what + ": no test is named " + test, "STALE"
+        if rc == 0 and test:
+            what += " (not by %s)" % test
         own = tests_of(path)
-        rc = run_tests(root, own) if own else 0
+        if rc == 0 and own:
+            rc = run_tests(root, own)
         if rc == 0:
             rc = run_tests(root)
         return (path, what + (" (the tests hung)" if rc == 124 else ""),
