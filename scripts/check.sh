@@ -32,6 +32,7 @@ stage() {
 	local name=$1 rfile=$2 tmo=$3 start rc=0
 	shift 3
 	start=$(date +%s)
+	echo "$name $start" > "$RES/running"
 	timeout -k 60 "$tmo" "$@" || rc=$?
 	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - start))" "$rfile" >> "$STAGES"
 	times+=("$(printf '%-11s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo "  FAILED (exit $rc)")")")
@@ -49,6 +50,34 @@ step() {
 	fi
 	return $rc
 }
+
+# compact_times: the stage times on a few lines, a failed stage's exit
+# status in brackets, where a log's last lines (all CI keeps) show them
+compact_times() {
+	awk -F'\t' '{ printf "%s %ss%s  ", $1, $3, ($2 != 0 ? "[exit " $2 "]" : ""); t += $3 }
+		END { printf "= %d min\n", t / 60 }' "$STAGES" | fold -s -w 100 | sed 's/^/stage times: /'
+}
+
+# CI stops a make check at 90 min, and keeps only the last lines of its
+# log: a little before that, say where the time went (SLOTZAP_CHECK_WATCH
+# seconds after the start; 0: never)
+watch=${SLOTZAP_CHECK_WATCH:-5280}
+if [ "$watch" -gt 0 ]; then
+	(
+		# neither the lock nor a sleep may outlive make check
+		exec 9>&-
+		trap 'kill $s 2>/dev/null; exit 0' TERM
+		sleep "$watch" &
+		s=$!
+		wait $s
+		read -r name since < "$RES/running"
+		echo
+		echo "make check has run $((watch / 60)) min; now in stage $name for $(($(date +%s) - since)) s, after:"
+		compact_times
+	) &
+	watcher=$!
+	trap 'kill $watcher 2>/dev/null' EXIT
+fi
 
 log "the harness's own unit tests"
 step unit "harness unit tests (python3 -m unittest)" 300 \
@@ -104,9 +133,7 @@ printf '  %s\n' "${times[@]}"
 for f in summary.txt debug-summary.txt; do
 	[ -f "$RES/$f" ] && { echo; cat "$RES/$f"; }
 done
-# the stage times again, compact, where a log's last lines (all CI keeps)
-# show them next to the verdict; a failed stage's exit status in brackets
 echo
-awk -F'\t' '{ printf "%s %ss%s  ", $1, $3, ($2 != 0 ? "[exit " $2 "]" : ""); t += $3 }
-	END { printf "= %d min\n", t / 60 }' "$STAGES" | fold -s -w 100 | sed 's/^/stage times: /'
+compact_times
+[ -z "${watcher:-}" ] || { kill "$watcher" 2>/dev/null; wait "$watcher"; }
 exec python3 -m harness.results verdict "$RES"
