@@ -30,6 +30,7 @@ KUT_DIR=$BUILD/kut
 KUT_SRC=$KUT_DIR/src
 RESULTS=$KUT_DIR/results
 KUT_ARGS=$TOP/tests/kut-args
+KUT_ALONE=$TOP/tests/kut-alone
 LEDGER=$TOP/docs/kut-results
 BASE_WT=$BUILD/base/linux
 OBJ_BASE=$BUILD/base/obj-test
@@ -261,9 +262,45 @@ suite() {
 	done
 }
 
+# run_part OUT TEST...: TESTs of one quirk mode in test VMs of their own
+# (suite into OUT), called by run, whose variables it shares: the finished
+# tests of a run whose test VMs neither died nor splatted are kept, and
+# their results split into $parts for the report; a splat line goes to
+# $splat. A test VM that dies taints only the tests of its part.
+run_part() {
+	local pout=$1 rc=0 fin psplat
+	shift
+	mkdir -p "$pout"
+	printf '%s\n' "$lines" > "$pout/$mode.settings"
+	suite "$bz/arch/x86/boot/bzImage" "$c" "$pout" $mode "$@" || rc=$?
+	[ "$(images)" = "$imgs" ] ||
+		die "a kernel image, the preload library or KUT's build changed while make kut ran ($what, $c): nothing of it is kept; run make kut again, with no build beside it"
+	psplat=$(grep '^not ok 0 - test-vm-splat:' "$pout/$mode.tap")
+	[ -z "$psplat" ] || splat+=${splat:+$'\n'}$psplat
+	# kept: a clean run, or the finished tests of one stopped by hand
+	# in its first, clean VM (suite returns 2); the split and the
+	# keeping are not to be interrupted
+	fin=$(trap '' INT TERM
+		python3 -m harness.kut split "$pout/$mode.tap" "$parts" "$pout/$mode.settings") ||
+		die "cannot split $pout/$mode.tap"
+	if [ $rc -eq 1 ]; then
+		warn "a test VM died or the kernel splatted ($what, $c): the results of its $# test(s) are used once, not kept"
+		fin=
+	fi
+	(
+		trap '' INT TERM
+		for t in $fin; do
+			cp "$parts/$t.tap" "$kept/${piece[$t]}.new" && mv "$kept/${piece[$t]}.new" "$kept/${piece[$t]}" ||
+				exit 1
+		done
+	) || die "cannot keep the results in ${kept#$TOP/}"
+	[ -z "$KUT_STOPPED" ] ||
+		die "kvm-unit-tests stopped ($what, $c); $(wc -w <<< "$fin") finished test(s) kept, a later make kut goes on from there"
+}
+
 run() {
-	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts fin rc
-	local tmo args timeout lines splat f imgs
+	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts
+	local tmo args timeout lines splat f imgs alone shared own
 	local -A piece=()
 	# one at a time: two make kut side by side on 2 CPUs took x2apic from
 	# 160 s to past its 360 s timeout (docs/kut.md, session 21)
@@ -290,6 +327,10 @@ run() {
 	while IFS=$'\t' read -r t tmo args; do
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
 	done <<< "$lines"
+	# tests that run in a test VM of their own: 'TEST REASON' lines
+	alone=$(sed -e 's/#.*//' "$KUT_ALONE" | awk -v f="${KUT_ALONE#$TOP/}" '
+		NF == 1 { printf "%s, line %d: want TEST REASON, got: %s\n", f, NR, $0 > "/dev/stderr"; bad = 1 }
+		NF { print $1 } END { exit bad }') || die "cannot read $KUT_ALONE (lines 'TEST REASON')"
 	keys
 	# the images must be of the trees the keys name, and stay so
 	[ "$t0" = "$btree $stree" ] ||
@@ -322,31 +363,15 @@ run() {
 				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (build/kut/kept or docs/kut-results: $dir)"
 			else
 				log "kvm-unit-tests on $what, $c: ${#todo[@]} of ${#tests[@]} test(s) to run, the rest kept"
-				printf '%s\n' "$lines" > "$out/$mode.settings"
-				rc=0
-				suite "$bz/arch/x86/boot/bzImage" "$c" "$out" $mode "${todo[@]}" || rc=$?
-				[ "$(images)" = "$imgs" ] ||
-					die "a kernel image, the preload library or KUT's build changed while make kut ran ($what, $c): nothing of it is kept; run make kut again, with no build beside it"
-				splat=$(grep '^not ok 0 - test-vm-splat:' "$out/$mode.tap")
-				# kept: a clean run, or the finished tests of one stopped
-				# by hand in its first, clean VM (suite returns 2); the
-				# split and the keeping are not to be interrupted
-				fin=$(trap '' INT TERM
-					python3 -m harness.kut split "$out/$mode.tap" "$parts" "$out/$mode.settings") ||
-					die "cannot split $out/$mode.tap"
-				if [ $rc -eq 1 ]; then
-					warn "a test VM died or the kernel splatted ($what, $c): its results are used once, not kept"
-					fin=
-				fi
-				(
-					trap '' INT TERM
-					for t in $fin; do
-						cp "$parts/$t.tap" "$kept/${piece[$t]}.new" && mv "$kept/${piece[$t]}.new" "$kept/${piece[$t]}" ||
-							exit 1
-					done
-				) || die "cannot keep the results in ${kept#$TOP/}"
-				[ -z "$KUT_STOPPED" ] ||
-					die "kvm-unit-tests stopped ($what, $c); $(wc -w <<< "$fin") finished test(s) kept, a later make kut goes on from there"
+				shared=() own=()
+				for t in "${todo[@]}"; do
+					if grep -qxF "$t" <<< "$alone"; then own+=("$t"); else shared+=("$t"); fi
+				done
+				[ ${#shared[@]} -eq 0 ] || run_part "$out" "${shared[@]}"
+				for t in "${own[@]}"; do
+					log "kvm-unit-tests on $what, $c: $t in a test VM of its own (tests/kut-alone)"
+					run_part "$out/alone-$t" "$t"
+				done
 			fi
 			{
 				for t in "${tests[@]}"; do

@@ -12,18 +12,18 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 # kut.sh up to its command dispatch, with build, base_kernel, suite and the
 # report stubbed. suite runs the tests it is given ('# start', a result,
 # '# done TEST seconds=1'), logs its call, and in svm-shadow with the quirk
-# off a test VM dies in t2 and never reaches t3, as the real suite() writes
-# it. The report lists the results directory.
+# off a test VM dies in t2 and never reaches the tests after it, as the
+# real suite() writes it. The report lists the results directory.
 DRIVER = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
-KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args
+KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args KUT_ALONE=$WORK/kut-alone
 SRC=$BUILD/linux LEDGER=$WORK/ledger BASE_WT=$BUILD/base/linux OBJ_BASE=$BUILD/base/obj-test
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
 series_kernel() { :; }
 suite() {
-	local kernel=$1 c=$2 out=$3 mode=$4 t
+	local kernel=$1 c=$2 out=$3 mode=$4 t died=
 	shift 4
 	mkdir -p "$out"; : > "$out/$mode.tap"
 	echo "suite $c $mode $*" >> "$WORK/calls"
@@ -44,15 +44,17 @@ suite() {
 	for t in "$@"; do
 		if [ -n "${SILENT:-}" ] && [ "$t" = t3 ]; then
 			:   # a test that reports nothing at all
-		elif [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" != t1 ]; then
-			[ "$t" = t2 ] && printf '# start t2\nok 1 - t2: half\nnot ok 0 - t2: the test VM died in it\n# done t2\n'
-			[ "$t" = t3 ] && printf 'not ok 0 - t3: not run, the test VM stopped before it\n'
+		elif [ "$c" = svm-shadow ] && [ "$mode" = off ] && [ "$t" = t2 ]; then
+			printf '# start t2\nok 1 - t2: half\nnot ok 0 - t2: the test VM died in it\n# done t2\n'
+			died=1
+		elif [ -n "${died:-}" ]; then
+			printf 'not ok 0 - %s: not run, the test VM stopped before it\n' "$t"
 		else
 			printf '# start %s\nok 1 - %s: fine\n# done %s seconds=1 %s\n' "$t" "$t" "$t" \
 				"$(awk -F'\t' -v t="$t" '$1 == t { printf "timeout=%ss%s", $2, ($3 != "" ? " args=" $3 : "") }' "$out/$mode.settings")"
 		fi
 	done >> "$out/$mode.tap"
-	[ "$c" != svm-shadow ] || [ "$mode" != off ]
+	[ -z "${died:-}" ]
 }
 python3() { if [ "$3" = report ]; then cat "$4"/*.tap > "$WORK/reported"; else command python3 "$@"; fi; }
 eval "${KUT_CMD:-run t1 t2 t3}"
@@ -78,6 +80,7 @@ class Keep(unittest.TestCase):
         self.git("worktree", "add", "-q", "--detach", os.path.join(self.work, "b/base/linux"), "base")
         self.kernel("k1")
         self.args("")
+        self.alone("")
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
             f.write("kut\n")
 
@@ -97,6 +100,10 @@ class Keep(unittest.TestCase):
 
     def args(self, text):
         with open(os.path.join(self.work, "kut-args"), "w") as f:
+            f.write(text)
+
+    def alone(self, text):
+        with open(os.path.join(self.work, "kut-alone"), "w") as f:
             f.write(text)
 
     def run_driver(self, **env):
@@ -136,6 +143,27 @@ class Keep(unittest.TestCase):
         calls, reported = self.run_kut()
         self.assertEqual(calls, ["suite svm-shadow off t1 t2 t3"])
         self.assertEqual(reported.count("ok 1 - t1: fine"), 3)
+
+    def test_a_test_in_a_vm_of_its_own_dies_alone(self):
+        self.alone("# comment\nt2 kills its test VM\n")
+        calls, reported = self.run_kut()
+        self.assertEqual(calls, ["suite svm-shadow %s %s" % (m, ts) for m in ("on", "on", "off")
+                                 for ts in ("t1 t3", "t2")])
+        self.assertIn("not ok 0 - t2: the test VM died in it", reported)
+        self.assertNotIn("not run", reported)
+        with open(os.path.join(self.work, "results", "series@svm-shadow@off.tap")) as f:
+            self.assertEqual([l.split()[2] for l in f if l.startswith("# start")], ["t1", "t2", "t3"])
+        # t1 and t3 were kept; only t2 runs again, alone
+        calls, reported = self.run_kut()
+        self.assertEqual(calls, ["suite svm-shadow off t2"])
+        self.assertEqual(reported.count("ok 1 - t3: fine"), 3)
+
+    def test_a_kut_alone_line_without_a_reason_stops_before_any_vm(self):
+        self.alone("t2\n")
+        p = self.run_driver()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("line 1: want TEST REASON", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
 
     def test_a_new_test_kernel_runs_the_series_again_not_the_base(self):
         self.run_kut()

@@ -105,12 +105,12 @@ class Script(unittest.TestCase):
         # every top-level function of the script, as bash reads them
         script = r'''
 source <(sed -n '/^[a-z_]*() {/,/^}/p' "$TOP/scripts/kut.sh")
-declare -F build base_kernel vmrun remaining suite run check
+declare -F build base_kernel vmrun remaining suite run_part run check
 '''
         p = subprocess.run(["bash", "-c", script], env=dict(os.environ, TOP=TOP),
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertEqual(p.stdout.split(), ["build", "base_kernel", "vmrun", "remaining", "suite", "run",
+        self.assertEqual(p.stdout.split(), ["build", "base_kernel", "vmrun", "remaining", "suite", "run_part", "run",
                                             "check"])
 
 
