@@ -217,7 +217,13 @@ SCRIPT_MUTATIONS = [
     ("scripts/kut.sh", '\t\t\t\t\tif grep -qxF "$t" <<< "$alone"; then', "\t\t\t\t\tif false; then",
      "make kut runs a test of tests/kut-alone with the others", "test_a_test_in_a_vm_of_its_own_dies_alone"),
     ("scripts/kut.sh", "\t\tNF == 1 { printf", "\t\tNF == 0 { printf",
-     "a tests/kut-alone line without its reason passes", "test_a_kut_alone_line_without_a_reason_stops_before_any_vm"),
+     "a tests/kut-alone line without its reason passes",
+     "test_a_kut_alone_line_without_a_reason_or_of_no_test_stops_before_any_vm"),
+    ("scripts/kut.sh", "NF && all != \"\" && !index(", "NF && all == \"\" && !index(",
+     "a tests/kut-alone line of no test passes",
+     "test_a_kut_alone_line_without_a_reason_or_of_no_test_stops_before_any_vm"),
+    ("scripts/kut.sh", "[ -z \"$psplat\" ] || splat+=${splat:+$'\\n'}$psplat", "[ -z \"$psplat\" ] || splat=$psplat",
+     "make kut's results keep one part's splat only", "test_the_whole_suite_in_parts_runs_each_once"),
     ("scripts/matrix.py", "        if os.path.exists(fault):", "        if False:",
      "a triple fault of the test kernel is not named"),
     ("scripts/matrix.py", 'os.path.exists(os.path.join(bout, "hung"))', 'os.path.exists(os.path.join(out, "hung"))',
@@ -278,11 +284,12 @@ def try_mutation(path, old, new, what, test=None):
             return path, what + ": no test is named " + test, "STALE"
         if rc == 0 and test:
             what += " (not by %s)" % test
+        # a run in which no test ran (125) kills nothing
         own = tests_of(path)
         if rc == 0 and own:
-            rc = run_tests(root, own)
+            rc = run_tests(root, own) % 125
         if rc == 0:
-            rc = run_tests(root)
+            rc = run_tests(root) % 125
         return (path, what + (" (the tests hung)" if rc == 124 else ""),
                 "killed" if rc != 0 else "SURVIVED")
     finally:

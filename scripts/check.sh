@@ -34,6 +34,7 @@ stage() {
 	start=$(date +%s)
 	echo "$name $start" > "$RES/running"
 	timeout -k 60 "$tmo" "$@" || rc=$?
+	rm -f "$RES/running"
 	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - start))" "$rfile" >> "$STAGES"
 	times+=("$(printf '%-11s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo "  FAILED (exit $rc)")")")
 	return $rc
@@ -67,10 +68,12 @@ if [ "$watch" -gt 0 ]; then
 		# neither the lock nor a sleep may outlive make check
 		exec 9>&-
 		trap 'kill $s 2>/dev/null; exit 0' TERM
-		sleep "$watch" &
+		sleep "$watch" </dev/null >/dev/null 2>&1 &
 		s=$!
 		wait $s
-		read -r name since < "$RES/running"
+		# make check itself was killed, or is between stages
+		kill -0 $$ 2>/dev/null && [ -r "$RES/running" ] || exit 0
+		read -r name since < "$RES/running" || exit 0
 		echo
 		echo "make check has run $((watch / 60)) min; now in stage $name for $(($(date +%s) - since)) s, after:"
 		compact_times

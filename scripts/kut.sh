@@ -270,6 +270,7 @@ suite() {
 run_part() {
 	local pout=$1 rc=0 fin psplat
 	shift
+	[ -z "$KUT_STOPPED" ] || die "kvm-unit-tests stopped by hand ($what, $c); $nkept finished test(s) kept, a later make kut goes on from there"
 	mkdir -p "$pout"
 	printf '%s\n' "$lines" > "$pout/$mode.settings"
 	suite "$bz/arch/x86/boot/bzImage" "$c" "$pout" $mode "$@" || rc=$?
@@ -294,13 +295,14 @@ run_part() {
 				exit 1
 		done
 	) || die "cannot keep the results in ${kept#$TOP/}"
+	nkept=$((nkept + $(wc -w <<< "$fin")))
 	[ -z "$KUT_STOPPED" ] ||
-		die "kvm-unit-tests stopped ($what, $c); $(wc -w <<< "$fin") finished test(s) kept, a later make kut goes on from there"
+		die "kvm-unit-tests stopped ($what, $c); $nkept finished test(s) kept, a later make kut goes on from there"
 }
 
 run() {
 	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts
-	local tmo args timeout lines splat f imgs alone shared own
+	local tmo args timeout lines splat f imgs alone shared own nkept full=
 	local -A piece=()
 	# one at a time: two make kut side by side on 2 CPUs took x2apic from
 	# 160 s to past its 360 s timeout (docs/kut.md, session 21)
@@ -318,7 +320,7 @@ run() {
 	timeout=${SLOTZAP_KUT_TIMEOUT:-180s}
 	timeout=${timeout%s}
 	[[ $timeout =~ ^[0-9]+$ ]] || die "SLOTZAP_KUT_TIMEOUT must be seconds, e.g. 180s"
-	[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <(cd "$KUT_SRC" && ./run_tests.sh -l)
+	[ ${#tests[@]} -gt 0 ] || { mapfile -t tests < <(cd "$KUT_SRC" && ./run_tests.sh -l); full=1; }
 	[ ${#tests[@]} -gt 0 ] || die "kvm-unit-tests: no tests listed by $KUT_SRC/run_tests.sh -l"
 	# Each test's timeout and extra test_args, once for the whole run: the
 	# test VMs get them from this file (kut-run.sh -s), and piece[TEST],
@@ -327,10 +329,13 @@ run() {
 	while IFS=$'\t' read -r t tmo args; do
 		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
 	done <<< "$lines"
-	# tests that run in a test VM of their own: 'TEST REASON' lines
-	alone=$(sed -e 's/#.*//' "$KUT_ALONE" | awk -v f="${KUT_ALONE#$TOP/}" '
+	# tests that run in a test VM of their own: 'TEST REASON' lines, each
+	# a test of the suite
+	alone=$(awk -v f="${KUT_ALONE#$TOP/}" -v all="${full:+ ${tests[*]} }" '
+		/^[[:space:]]*#/ { next }
 		NF == 1 { printf "%s, line %d: want TEST REASON, got: %s\n", f, NR, $0 > "/dev/stderr"; bad = 1 }
-		NF { print $1 } END { exit bad }') || die "cannot read $KUT_ALONE (lines 'TEST REASON')"
+		NF && all != "" && !index(all, " " $1 " ") { printf "%s, line %d: %s is not a test of kvm-unit-tests (run_tests.sh -l)\n", f, NR, $1 > "/dev/stderr"; bad = 1 }
+		NF { print $1 } END { exit bad }' "$KUT_ALONE") || die "cannot read $KUT_ALONE (lines 'TEST REASON')"
 	keys
 	# the images must be of the trees the keys name, and stay so
 	[ "$t0" = "$btree $stree" ] ||
@@ -355,7 +360,7 @@ run() {
 			out=$KUT_DIR/vm/$k-$c
 			parts=$out/$mode.parts
 			rm -rf "$parts" && mkdir -p "$kept" "$out"
-			todo=() splat=
+			todo=() splat= nkept=0
 			for t in "${tests[@]}"; do
 				kept_result "$dir" "${piece[$t]}" "$t" >/dev/null || todo+=("$t")
 			done

@@ -17,7 +17,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 DRIVER = r'''
 set -uo pipefail
 eval "$(sed '/^case \${1:-} in/,$d' "$TOP/scripts/kut.sh" | sed 's|^\. "\$(dirname "\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|')"
-KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args KUT_ALONE=$WORK/kut-alone
+KUT_DIR=$WORK; RESULTS=$WORK/results; BUILD=$WORK/b; OBJ_TEST=$BUILD/obj-test; KUT_ARGS=$WORK/kut-args KUT_ALONE=$WORK/kut-alone KUT_SRC=$WORK/src
 SRC=$BUILD/linux LEDGER=$WORK/ledger BASE_WT=$BUILD/base/linux OBJ_BASE=$BUILD/base/obj-test
 build() { :; }
 base_kernel() { echo 6.1.192-3; }
@@ -81,6 +81,11 @@ class Keep(unittest.TestCase):
         self.kernel("k1")
         self.args("")
         self.alone("")
+        # KUT's own list of its tests (run_tests.sh -l)
+        os.makedirs(os.path.join(self.work, "src"))
+        with open(os.path.join(self.work, "src/run_tests.sh"), "w") as f:
+            f.write('#!/bin/sh\n[ "$1" = -l ] && printf "t1\\nt2\\nt3\\n"\n')
+        os.chmod(os.path.join(self.work, "src/run_tests.sh"), 0o755)
         with open(os.path.join(self.work, "src.stamp"), "w") as f:
             f.write("kut\n")
 
@@ -158,12 +163,24 @@ class Keep(unittest.TestCase):
         self.assertEqual(calls, ["suite svm-shadow off t2"])
         self.assertEqual(reported.count("ok 1 - t3: fine"), 3)
 
-    def test_a_kut_alone_line_without_a_reason_stops_before_any_vm(self):
-        self.alone("t2\n")
-        p = self.run_driver()
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("line 1: want TEST REASON", p.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
+    def test_a_kut_alone_line_without_a_reason_or_of_no_test_stops_before_any_vm(self):
+        for text, cmd, error in (("t2\n", "run t1 t2 t3", "line 1: want TEST REASON"),
+                                 ("# t2 is a comment\nt9 #1 is not a test\n", "run",
+                                  "line 2: t9 is not a test of kvm-unit-tests")):
+            self.alone(text)
+            p = self.run_driver(KUT_CMD=cmd)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(error, p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.work, "calls")))
+
+    def test_the_whole_suite_in_parts_runs_each_once(self):
+        # run without tests: KUT's list; a splat in each part of a run
+        # is a line of its own in its results
+        self.alone("t2 #1 kills its test VM\n")
+        calls, reported = self.run_kut({"KUT_CMD": "run", "SPLAT_AT": "svm-shadow on"})
+        self.assertEqual(calls[:2], ["suite svm-shadow on t1 t3", "suite svm-shadow on t2"])
+        with open(os.path.join(self.work, "results", "series@svm-shadow@on.tap")) as f:
+            self.assertEqual(sum(l.startswith("not ok 0 - test-vm-splat:") for l in f), 2)
 
     def test_a_new_test_kernel_runs_the_series_again_not_the_base(self):
         self.run_kut()
