@@ -116,6 +116,11 @@ tree_of() {
 	return $rc
 }
 
+# sha12 FILE: the first 12 hex digits of FILE's sha256
+sha12() {
+	sha256sum < "$1" | cut -c1-12
+}
+
 # keys: set btree and stree, the trees of the base's and the series'
 # sources, and bkey and skey, the names their results are kept under.
 # Those are made of what a kernel image is built from, not of the image (an
@@ -128,16 +133,32 @@ tree_of() {
 # a result in the test VM: the KUT build, QEMU, the runner, the TAP maker,
 # the retry policy and its signatures, the configurations' parameters and
 # the test VM (vm.py, guest-init, the splat judge, vmrun).
+# It also sets inputs, what the keys are made of, an input a line (base,
+# series or both, its name, the sha of its bytes): make kut names the inputs
+# that changed when docs/kut-results holds results of another key.
 keys() {
-	local common kbuild stamp
+	local common kbuild stamp tmp f n
+	local -a cin kin
 	stamp=$(cat "$KUT_DIR/src.stamp") || die "kvm-unit-tests is not built; run 'make kut'"
-	common=$(cat <(qemu-system-x86_64 --version 2>/dev/null | head -1) <(echo "${stamp##* }") \
-		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py" \
-		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs" \
-		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" <(declare -f vmrun) |
-		sha256sum | cut -c1-12) || die "a file of the test VM's harness is missing"
-	kbuild=$(cat "$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" <(declare -f kmake) |
-		sha256sum | cut -c1-12) || die "a file of the kernel build is missing"
+	tmp=$(mktemp -d) || die "cannot make a temporary directory"
+	# each input a file, so that it can be named; a key hashes their bytes in this order
+	qemu-system-x86_64 --version 2>/dev/null | head -1 > "$tmp/qemu-system-x86_64 --version"
+	echo "${stamp##* }" > "$tmp/kvm-unit-tests build"
+	declare -f vmrun > "$tmp/vmrun"
+	declare -f kmake > "$tmp/kmake"
+	cin=("$tmp/qemu-system-x86_64 --version" "$tmp/kvm-unit-tests build"
+		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py"
+		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs"
+		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" "$tmp/vmrun")
+	kin=("$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" "$tmp/kmake")
+	common=$(cat "${cin[@]}" | sha256sum | cut -c1-12) &&
+		kbuild=$(cat "${kin[@]}" | sha256sum | cut -c1-12) ||
+		{ rm -rf "$tmp"; die "a file of the test VM's harness or of the kernel build is missing"; }
+	inputs=$(for f in "${cin[@]}" "${kin[@]}"; do
+		n=${f#"$tmp/"}
+		printf 'both\t%s\t%s\n' "${n#"$TOP/"}" "$(sha12 "$f")"
+	done)
+	rm -rf "$tmp"
 	btree=$(tree_of "$BASE_WT") && stree=$(tree_of "$SRC") ||
 		die "cannot read the source trees of $BASE_WT and $SRC; run 'make source'"
 	bkey=$(cat <(printf '%s\n' "$common" "$kbuild" "$btree") "$OBJ_BASE/.config" |
@@ -145,6 +166,12 @@ keys() {
 	skey=$(cat <(printf '%s\n' "$common" "$kbuild" "$stree") "$OBJ_TEST/.config" \
 		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12) ||
 		die "the test kernel or the preload library is not built; run 'make selftests'"
+	inputs+=$'\n'$(printf '%s\t%s\t%s\n' \
+		base "source tree ${BASE_WT#"$TOP/"}" "${btree:0:12}" \
+		base "${OBJ_BASE#"$TOP/"}/.config" "$(sha12 "$OBJ_BASE/.config")" \
+		series "source tree ${SRC#"$TOP/"}" "${stree:0:12}" \
+		series "${OBJ_TEST#"$TOP/"}/.config" "$(sha12 "$OBJ_TEST/.config")" \
+		series "preload library" "$(sha12 "$BUILD/selftests/install/libslotzap-preload.so")")
 }
 
 # images: the shas of what the test VMs boot and use, which must not change
@@ -302,7 +329,7 @@ run_part() {
 
 run() {
 	local tests=("$@") c ver btree stree bkey skey t0 out m t configs k mode key bz what kept dir todo parts
-	local tmo args timeout lines splat f imgs alone shared own nkept full=
+	local tmo args timeout lines splat f imgs alone shared own nkept inputs full=
 	local -A piece=()
 	# one at a time: two make kut side by side on 2 CPUs took x2apic from
 	# 160 s to past its 360 s timeout (docs/kut.md, session 21)
@@ -342,6 +369,7 @@ run() {
 		die "the kernel sources changed while they were built ($BASE_WT or $SRC); run make kut again"
 	imgs=$(images) || die "cannot read the kernel images, the preload library or KUT's build stamp"
 	echo "$bkey $skey" > "$KUT_DIR/last-keys"
+	printf '%s\n' "$inputs" > "$KUT_DIR/last-keys.inputs"
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 	# Stopped by hand (Ctrl-C, or SIGTERM to the process group, which ends
@@ -368,6 +396,7 @@ run() {
 				log "kvm-unit-tests on $what, $c: all ${#tests[@]} test(s) kept (build/kut/kept or docs/kut-results: $dir)"
 			else
 				log "kvm-unit-tests on $what, $c: ${#todo[@]} of ${#tests[@]} test(s) to run, the rest kept"
+				other_keys "$dir" $k
 				shared=() own=()
 				for t in "${todo[@]}"; do
 					if grep -qxF "$t" <<< "$alone"; then own+=("$t"); else shared+=("$t"); fi
@@ -428,12 +457,43 @@ save() {
 				n=$((n + 1))
 			done
 			[ -d "$LEDGER/$name" ] || continue
+			# what the key is made of: make kut names what changed when a
+			# later run's key differs (other_keys)
+			if [ -s "$KUT_DIR/last-keys.inputs" ]; then
+				awk -F'\t' -v k="${name##*@}" 'k ~ "^" $1 "-" || $1 == "both" { print $2 "\t" $3 }' \
+					"$KUT_DIR/last-keys.inputs" > "$LEDGER/$name/INPUTS" ||
+					die "cannot write $LEDGER/$name/INPUTS"
+			fi
 			for f in "$LEDGER"/*"@${name#*@}"; do
 				[ "$f" = "$LEDGER/$name" ] || [ ! -d "$f" ] || { rm -rf "$f" && dropped=$((dropped + 1)); }
 			done
 		done
 	done
 	log "$n result(s) saved in docs/kut-results, $dropped director(y/ies) of older keys dropped; commit docs/kut-results"
+}
+
+# other_keys DIR KIND: for each directory of docs/kut-results with results of
+# DIR's configuration and kernel/mode under another key, say how many it
+# holds and which inputs of its key (its INPUTS, written by save) differ from
+# this run's (run's inputs, of KIND base or series), as none of them is used
+other_keys() {
+	local d n changed
+	for d in "$LEDGER"/*"@${1#*@}"; do
+		[ -d "$d" ] && [ "$d" != "$LEDGER/$1" ] || continue
+		n=$(find "$d" -name '*@*.tap' | wc -l)
+		if [ ! -f "$d/INPUTS" ]; then
+			changed="not known (saved without INPUTS)"
+		else
+			changed=$(awk -F'\t' -v k="$2" '
+				NR == FNR { if ($1 == "both" || $1 == k) now[$2] = $3; next }
+				{ was[$1] = $2 }
+				END {
+					for (i in now) if (now[i] != was[i]) print i
+					for (i in was) if (!(i in now)) print i
+				}' <(printf '%s\n' "$inputs") "$d/INPUTS" | sort | paste -sd, - | sed 's/,/, /g')
+		fi
+		warn "${d#"$TOP/"}: $n result(s) of another key, not used; inputs changed since they were saved: ${changed:-none (the key is made another way)}"
+	done
 }
 
 # kept_ok FILE TEST: FILE is a whole kept result of TEST: it ends with the

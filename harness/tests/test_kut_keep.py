@@ -249,7 +249,7 @@ class Keep(unittest.TestCase):
         # run lost a test VM, so nothing of it was kept), and where they came from
         self.assertEqual(os.listdir(ledger), [base])
         self.assertEqual(sorted(p.split("@")[0] for p in os.listdir(os.path.join(ledger, base))),
-                         ["SOURCES", "t1", "t2"])
+                         ["INPUTS", "SOURCES", "t1", "t2"])
         with open(os.path.join(ledger, base, "SOURCES")) as f:
             self.assertEqual(len(f.read().splitlines()), 2)
         # a machine with nothing kept of its own runs only what is not saved
@@ -277,6 +277,34 @@ class Keep(unittest.TestCase):
         self.assertEqual([d for d in new if d.endswith("base-on")], [base])
         self.assertEqual(len(new), 2)
         self.assertNotEqual(new, old)
+
+    def test_results_saved_under_another_key_name_the_inputs_that_changed(self):
+        self.run_kut()
+        self.run_kut(env={"KUT_CMD": "save"})
+        ledger = os.path.join(self.work, "ledger")
+        with open(os.path.join(ledger, [d for d in os.listdir(ledger) if d.endswith("base-on")][0], "INPUTS")) as f:
+            names = [line.split("\t")[0] for line in f.read().splitlines()]
+        self.assertIn("harness/console.py", names)
+        self.assertIn("source tree %s/b/base/linux" % self.work, names)
+        self.assertNotIn("preload library", names)
+        p = self.run_driver()
+        self.assertNotIn("another key", p.stderr)
+        with open(os.path.join(self.work, "b/selftests/install/libslotzap-preload.so"), "a") as f:
+            f.write("rebuilt\n")
+        p = self.run_driver()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        old = [line for line in p.stderr.splitlines() if "another key" in line]
+        self.assertEqual(len(old), 1, p.stderr)
+        self.assertIn("series-on: 3 result(s) of another key, not used; inputs changed since they were saved: "
+                      "preload library", old[0])
+        # saved before INPUTS were: not known
+        for d in os.listdir(ledger):
+            if d.endswith("series-on"):
+                os.unlink(os.path.join(ledger, d, "INPUTS"))
+        with open(os.path.join(self.work, "b/selftests/install/libslotzap-preload.so"), "a") as f:
+            f.write("rebuilt again\n")
+        p = self.run_driver()
+        self.assertIn("not known (saved without INPUTS)", p.stderr)
 
     def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
         self.run_kut()
