@@ -98,6 +98,44 @@ class KutRun(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("has no line for plain", p.stderr)
 
+    def test_a_run_near_its_timeout_gets_kvm_exits_without_enabling_an_event_under_it(self):
+        # the stall instance as tracefs makes it; a test of 2 s that runs 6 s
+        # sees what the snapshot does to the event and its buffer meanwhile
+        tracefs = os.path.join(self.top, "tracefs")
+        stall = os.path.join(tracefs, "instances/kut-stall")
+        os.makedirs(os.path.join(stall, "events/kvm/kvm_exit"))
+        for f, v in (("tracing_on", "1"), ("events/kvm/kvm_exit/enable", "0")):
+            with open(os.path.join(stall, f), "w") as fh:
+                fh.write(v + "\n")
+        with open(os.path.join(self.top, "guest/platform-trace.sh"), "w") as f:
+            f.write("tracefs=%s\ntrace_watch() { :; }; trace_unwatch() { :; }; trace_clear() { :; }; "
+                    "trace_hits() { :; }\n" % tracefs)
+        with open(os.path.join(self.top, "build/kut/src/run_tests.sh"), "w") as f:
+            f.write("#!/bin/bash\n[ \"$1\" = -l ] && { echo plain; exit 0; }\n"
+                    "e=$STALL/events/kvm/kvm_exit/enable\n"
+                    "echo \"start $(cat $e) $(stat -c %y $e)\" > $STALL/seen\n"
+                    "sleep 3.5; echo \"snapshot $(cat $STALL/tracing_on)\" >> $STALL/seen\n"
+                    "sleep 2.5; echo \"end $(cat $e) $(stat -c %y $e)\" >> $STALL/seen\n"
+                    "mkdir -p logs; echo 'PASS: slow' > logs/$1.log; echo \"PASS $1 (1 tests)\"\n")
+        with open(os.path.join(self.top, "tests/kut-args"), "w") as f:
+            f.write("plain 2 a timeout that the run outlives\n")
+        tap = os.path.join(self.top, "on.tap")
+        env = dict(os.environ, PATH=os.path.join(self.top, "bin") + os.pathsep + os.environ["PATH"],
+                   OUT=self.top, STALL=stall)
+        p = subprocess.run(["bash", os.path.join(self.top, "guest/kut-run.sh"), "on", tap, "plain"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(stall, "seen")) as f:
+            start, snapshot, end = f.read().splitlines()
+        # enabled before the test, and left alone while it ran
+        self.assertTrue(start.startswith("start 1 "), start)
+        self.assertEqual(end, start.replace("start", "end"))
+        self.assertEqual(snapshot, "snapshot 1")
+        with open(os.path.join(stall, "tracing_on")) as f:
+            self.assertEqual(f.read(), "0\n")
+        with open(os.path.join(self.top, "on.logs/plain.log")) as f:
+            self.assertIn("=== still running after 2 s: 3 s of kvm_exit events", f.read())
+
 
 # kut.sh's vmrun and check, vm.py faked: it logs its arguments and reports
 # what VMRC says (126: the command passed, the kernel splatted)
