@@ -9,7 +9,6 @@ PKGS=(
 	bochs bochsbios vgabios bochs-term   # the emulator, its BIOS, VGA BIOS, term display
 	grub-pc-bin grub-common xorriso mtools  # grub-mkrescue: bootable ISO with bzImage + initramfs
 	busybox-static cpio gzip             # the initramfs (shell and tools, archive)
-	lz4 rsync                            # the LZ4 variant of the test kernel (build-bochs-kernel.sh)
 	python3                              # scripts/bochs.py
 )
 

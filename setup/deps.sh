@@ -8,6 +8,7 @@ set -euo pipefail
 PKGS=(
 	gcc libc6-dev make flex bison bc          # kernel and selftest build
 	libelf-dev libssl-dev rsync cpio xz-utils kmod
+	lz4                                       # the test kernel is LZ4-compressed (configs/kvm-test.config)
 	ccache                                    # fast rebuilds (every series prefix)
 	git perl python3                          # series handling, checkpatch, scripts
 	qemu-system-x86                           # the test VM (TCG, -cpu max)
