@@ -52,7 +52,11 @@ build() {
 	from=$(kut_source)
 	[ -n "$from" ] || die "$NO_KUT"
 	if [ -d "$from" ]; then
-		stamp=$(tree_of "$from" 2>/dev/null || find "$from" -type f -newer "$from/Makefile" | wc -l)
+		# a git checkout: its tree as it is; any other directory: its
+		# files' names and contents
+		stamp=$(tree_of "$from" 2>/dev/null ||
+			(cd "$from" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)) ||
+			die "cannot read $from"
 	else
 		stamp=$(sha256sum < "$from" | cut -d' ' -f1)
 	fi

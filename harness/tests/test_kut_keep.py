@@ -388,3 +388,38 @@ class Keep(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Build(unittest.TestCase):
+    """kut.sh build: a KUT directory that is not a git checkout is built
+    again when a file's content changes, whatever its time stamp."""
+
+    def test_a_plain_directory_is_stamped_by_its_contents(self):
+        with tempfile.TemporaryDirectory() as work:
+            src = os.path.join(work, "kvm-unit-tests")
+            os.makedirs(src)
+            with open(os.path.join(src, "configure"), "w") as f:
+                f.write("#!/bin/sh\nexit 0\n")
+            os.chmod(os.path.join(src, "configure"), 0o755)
+            with open(os.path.join(src, "Makefile"), "w") as f:
+                f.write("all:\n\tmkdir -p x86 && touch x86/a.flat\n")
+            with open(os.path.join(src, "x86.c"), "w") as f:
+                f.write("one\n")
+            driver = ('eval "$(sed \'/^case \\${1:-} in/,$d\' "$TOP/scripts/kut.sh" | '
+                      'sed \'s|^\\. "\\$(dirname "\\$0")/lib.sh"|. "$TOP/scripts/lib.sh"|\')"\n'
+                      'KUT_DIR=$WORK/kut KUT_SRC=$WORK/kut/src; mkdir -p $KUT_DIR; build')
+            env = dict(os.environ, TOP=TOP, WORK=work, SLOTZAP_KUT=src)
+
+            def build():
+                p = subprocess.run(["bash", "-c", driver], env=env, capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                return "building" in p.stderr
+
+            self.assertTrue(build())
+            self.assertFalse(build())
+            # the same size and time stamp, another content
+            st = os.stat(os.path.join(src, "x86.c"))
+            with open(os.path.join(src, "x86.c"), "w") as f:
+                f.write("two\n")
+            os.utime(os.path.join(src, "x86.c"), ns=(st.st_atime_ns, st.st_mtime_ns))
+            self.assertTrue(build())
