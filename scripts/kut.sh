@@ -373,6 +373,7 @@ run() {
 		die "the kernel sources changed while they were built ($BASE_WT or $SRC); run make kut again"
 	imgs=$(images) || die "cannot read the kernel images, the preload library or KUT's build stamp"
 	echo "$bkey $skey" > "$KUT_DIR/last-keys"
+	printf '%s\n' "${piece[@]}" > "$KUT_DIR/last-pieces"
 	printf '%s\n' "$inputs" > "$KUT_DIR/last-keys.inputs"
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"
@@ -438,8 +439,12 @@ run() {
 # runner). What is in docs/kut-results, a 'make kut' on any machine with
 # the same sources uses as kept.
 save() {
-	local c d f name n=0 dropped=0 cpu bkey skey
+	local c d f t name n=0 dropped=0 cpu bkey skey
 	[ -s "$KUT_DIR/last-keys" ] || die "nothing kept yet: run 'make kut' first"
+	# the results of each test under the settings it last ran with (the
+	# timeout and args of tests/kut-args then): one kept under older
+	# settings is not saved, and is dropped from docs/kut-results
+	[ -s "$KUT_DIR/last-pieces" ] || die "make kut has not recorded its tests' settings yet: run 'make kut' again first"
 	# the keys of the last make kut: what it kept is named by them, even
 	# if a source or a harness file has changed since
 	read -r bkey skey < "$KUT_DIR/last-keys"
@@ -451,6 +456,7 @@ save() {
 			for f in "$d"/*@*.tap; do
 				[ -e "$f" ] || continue
 				f=${f##*/}
+				grep -qxF "$f" "$KUT_DIR/last-pieces" || continue
 				kept_ok "$d/$f" "${f%@*}" || continue
 				cmp -s "$d/$f" "$LEDGER/$name/$f" && continue
 				mkdir -p "$LEDGER/$name" && cp "$d/$f" "$LEDGER/$name/$f.new" &&
@@ -461,6 +467,12 @@ save() {
 				n=$((n + 1))
 			done
 			[ -d "$LEDGER/$name" ] || continue
+			for f in "$LEDGER/$name"/*@*.tap; do
+				[ -e "$f" ] || continue
+				t=${f##*/}
+				awk -F@ -v t="${t%@*}" '$1 == t { ran = 1 } END { exit !ran }' "$KUT_DIR/last-pieces" &&
+					! grep -qxF "${f##*/}" "$KUT_DIR/last-pieces" && rm -f "$f"
+			done
 			# what the key is made of: make kut names what changed when a
 			# later run's key differs (other_keys)
 			if [ -s "$KUT_DIR/last-keys.inputs" ]; then

@@ -306,6 +306,30 @@ class Keep(unittest.TestCase):
         p = self.run_driver()
         self.assertIn("not known (saved without INPUTS)", p.stderr)
 
+    def test_save_keeps_each_test_under_the_settings_it_last_ran_with(self):
+        self.run_kut()
+        self.run_kut(env={"KUT_CMD": "save"})
+        ledger = os.path.join(self.work, "ledger")
+        base = [d for d in os.listdir(ledger) if d.endswith("base-on")][0]
+
+        def pieces():
+            return sorted(p for p in os.listdir(os.path.join(ledger, base)) if p.endswith(".tap"))
+
+        old = pieces()
+        self.assertEqual([p.split("@")[0] for p in old], ["t1", "t2", "t3"])
+        # t2 under new settings: its old result goes, the others stay
+        self.args("t2 600 a slower machine\n")
+        self.run_kut()
+        self.run_kut(env={"KUT_CMD": "save"})
+        new = pieces()
+        self.assertEqual([p.split("@")[0] for p in new], ["t1", "t2", "t3"])
+        self.assertEqual(set(old) - set(new), {[p for p in old if p.startswith("t2@")][0]})
+        # a run of t1 alone under a new default timeout: only t1's result is replaced
+        self.run_kut(env={"KUT_CMD": "run t1", "SLOTZAP_KUT_TIMEOUT": "300s"})
+        self.run_kut(env={"KUT_CMD": "save"})
+        self.assertEqual(set(new) - set(pieces()), {[p for p in new if p.startswith("t1@")][0]})
+        self.assertEqual(len(pieces()), 3)
+
     def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
         self.run_kut()
         self.args("t2 600 args=-slow_* its slow part does not fit TCG\n")
