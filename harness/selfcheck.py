@@ -108,6 +108,12 @@ MUTATIONS = [
      'if False \\', "test name typos pass"),
 ]
 SCRIPT_MUTATIONS = [
+    ("scripts/kut.sh", '\t\t\t\tgrep -qxF "$f" "$KUT_DIR/last-pieces" || continue', "",
+     "make kut-save saves results kept under older settings",
+     "test_save_keeps_each_test_under_the_settings_it_last_ran_with"),
+    ("scripts/kut.sh", '"$KUT_DIR/last-pieces" && rm -f "$f"', '"$KUT_DIR/last-pieces" && :',
+     "make kut-save leaves a test's results under older settings in docs/kut-results",
+     "test_save_keeps_each_test_under_the_settings_it_last_ran_with"),
     ("scripts/matrix.py", 'results.setdefault(died, ("fail",', 'results.setdefault(died, ("pass",',
      "a VM death passes the running test"),
     ("scripts/matrix.py", "remaining = missing[1:]", "remaining = missing",
