@@ -52,11 +52,14 @@ build() {
 	from=$(kut_source)
 	[ -n "$from" ] || die "$NO_KUT"
 	if [ -d "$from" ]; then
-		# a git checkout: its tree as it is; any other directory: its
-		# files' names and contents
-		stamp=$(tree_of "$from" 2>/dev/null ||
-			(cd "$from" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)) ||
-			die "cannot read $from"
+		# a git checkout of its own: its tree as it is; any other
+		# directory (also one inside another checkout): its files' names
+		# and contents
+		if [ "$(git -C "$from" rev-parse --show-toplevel 2>/dev/null)" = "$from" ]; then
+			stamp=$(tree_of "$from")
+		else
+			stamp=$(cd "$from" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+		fi || die "cannot read $from"
 	else
 		stamp=$(sha256sum < "$from" | cut -d' ' -f1)
 	fi
@@ -120,6 +123,16 @@ tree_of() {
 	return $rc
 }
 
+# piece_names: for each 'TEST SECONDS ARGS' line of 'harness.kut settings' on
+# stdin, 'TEST NAME', NAME the file TEST's kept result is under (its
+# settings are part of it)
+piece_names() {
+	local t tmo args
+	while IFS=$'\t' read -r t tmo args; do
+		printf '%s %s@%s.tap\n' "$t" "$t" "$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8)"
+	done
+}
+
 # sha12 FILE: the first 12 hex digits of FILE's sha256
 sha12() {
 	sha256sum < "$1" | cut -c1-12
@@ -171,10 +184,8 @@ keys() {
 		"$BUILD/selftests/install/libslotzap-preload.so" | sha256sum | cut -c1-12) ||
 		die "the test kernel or the preload library is not built; run 'make selftests'"
 	inputs+=$'\n'$(printf '%s\t%s\t%s\n' \
-		base "source tree ${BASE_WT#"$TOP/"}" "${btree:0:12}" \
-		base "${OBJ_BASE#"$TOP/"}/.config" "$(sha12 "$OBJ_BASE/.config")" \
-		series "source tree ${SRC#"$TOP/"}" "${stree:0:12}" \
-		series "${OBJ_TEST#"$TOP/"}/.config" "$(sha12 "$OBJ_TEST/.config")" \
+		base "source tree" "${btree:0:12}" base ".config" "$(sha12 "$OBJ_BASE/.config")" \
+		series "source tree" "${stree:0:12}" series ".config" "$(sha12 "$OBJ_TEST/.config")" \
 		series "preload library" "$(sha12 "$BUILD/selftests/install/libslotzap-preload.so")")
 }
 
@@ -357,9 +368,9 @@ run() {
 	# test VMs get them from this file (kut-run.sh -s), and piece[TEST],
 	# the name of TEST's kept result, is made from them
 	lines=$(python3 -m harness.kut settings "$KUT_ARGS" "$timeout" "${tests[@]}") || exit 1
-	while IFS=$'\t' read -r t tmo args; do
-		piece[$t]=$t@$(printf '%s\t%s' "$tmo" "$args" | sha256sum | cut -c1-8).tap
-	done <<< "$lines"
+	while read -r t f; do
+		piece[$t]=$f
+	done < <(piece_names <<< "$lines")
 	# tests that run in a test VM of their own: 'TEST REASON' lines, each
 	# a test of the suite
 	alone=$(awk -v f="${KUT_ALONE#$TOP/}" -v all="${full:+ ${tests[*]} }" '
@@ -373,7 +384,14 @@ run() {
 		die "the kernel sources changed while they were built ($BASE_WT or $SRC); run make kut again"
 	imgs=$(images) || die "cannot read the kernel images, the preload library or KUT's build stamp"
 	echo "$bkey $skey" > "$KUT_DIR/last-keys"
-	printf '%s\n' "${piece[@]}" > "$KUT_DIR/last-pieces"
+	# what make kut-save saves: each test's result under this run's settings,
+	# of the whole suite also when this run had only some of its tests
+	if [ -n "$full" ]; then
+		printf '%s\n' "${piece[@]}"
+	else
+		python3 -m harness.kut settings "$KUT_ARGS" "$timeout" $(cd "$KUT_SRC" && ./run_tests.sh -l) |
+			piece_names | cut -d' ' -f2
+	fi > "$KUT_DIR/last-pieces" || die "cannot write $KUT_DIR/last-pieces"
 	printf '%s\n' "$inputs" > "$KUT_DIR/last-keys.inputs"
 	configs=${SLOTZAP_KUT_CONFIGS:-$(cd "$TOP" && python3 -m harness.plan configs)}
 	rm -rf "$RESULTS" && mkdir -p "$RESULTS"

@@ -110,12 +110,19 @@ class KutRun(unittest.TestCase):
         with open(os.path.join(self.top, "guest/platform-trace.sh"), "w") as f:
             f.write("tracefs=%s\ntrace_watch() { :; }; trace_unwatch() { :; }; trace_clear() { :; }; "
                     "trace_hits() { :; }\n" % tracefs)
+        # the fake test watches the buffer until the snapshot has come and
+        # gone (at most 20 s), then says what it saw
         with open(os.path.join(self.top, "build/kut/src/run_tests.sh"), "w") as f:
             f.write("#!/bin/bash\n[ \"$1\" = -l ] && { echo plain; exit 0; }\n"
                     "e=$STALL/events/kvm/kvm_exit/enable\n"
-                    "echo \"start $(cat $e) $(stat -c %y $e)\" > $STALL/seen\n"
-                    "sleep 3.5; echo \"snapshot $(cat $STALL/tracing_on)\" >> $STALL/seen\n"
-                    "sleep 2.5; echo \"end $(cat $e) $(stat -c %y $e)\" >> $STALL/seen\n"
+                    "echo \"start $(cat $e) $(stat -c %y $e) buffer $(cat $STALL/tracing_on)\" > $STALL/seen\n"
+                    "on=0\n"
+                    "for i in $(seq 200); do\n"
+                    "  b=$(cat $STALL/tracing_on); [ $b = 1 ] && on=1; [ $on = 1 ] && [ $b = 0 ] && break\n"
+                    "  sleep 0.1\n"
+                    "done\n"
+                    "echo \"snapshot $on\" >> $STALL/seen\n"
+                    "echo \"end $(cat $e) $(stat -c %y $e) buffer $(cat $STALL/tracing_on)\" >> $STALL/seen\n"
                     "mkdir -p logs; echo 'PASS: slow' > logs/$1.log; echo \"PASS $1 (1 tests)\"\n")
         with open(os.path.join(self.top, "tests/kut-args"), "w") as f:
             f.write("plain 2 a timeout that the run outlives\n")
@@ -127,8 +134,9 @@ class KutRun(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(os.path.join(stall, "seen")) as f:
             start, snapshot, end = f.read().splitlines()
-        # enabled before the test, and left alone while it ran
-        self.assertTrue(start.startswith("start 1 "), start)
+        # enabled before the test with the buffer off, and left alone
+        # while it ran; the buffer was on for the snapshot only
+        self.assertTrue(start.startswith("start 1 ") and start.endswith(" buffer 0"), start)
         self.assertEqual(end, start.replace("start", "end"))
         self.assertEqual(snapshot, "snapshot 1")
         with open(os.path.join(stall, "tracing_on")) as f:
