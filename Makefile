@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 VERSION ?=
 MUTANTS ?=
 
-.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut kut-save faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
+.PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut kut-save kut-intel faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
 
 all: deps source kernel selftests demo
 
@@ -35,6 +35,11 @@ kut: selftests
 # machine with the same sources uses it instead of running those tests again
 kut-save:
 	scripts/kut.sh save
+# kvm-unit-tests on Intel VMX under Bochs (tests/kut-intel), quirk on and off;
+# BASE=1 the base too. e.g. make kut-intel CONFIGS=vmx-tdp-mmu
+kut-intel: selftests
+	setup/bochs-deps.sh
+	scripts/intel-kut.py $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(BASE),--base) $(TESTS)
 # Injected allocation failures in memslot updates on the debug kernel
 # (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow
 faults: selftests

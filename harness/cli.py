@@ -37,6 +37,7 @@ JOBS = {
     "bench":    ([["scripts/bench.py"]], "memslot benchmarks (--compare: against Debian's 6.12)"),
     "profile":  ([["scripts/bench-profile.py"]], "function profile of the leaf-only DELETE, ours and 6.12"),
     "kut":      ([["scripts/kut.sh"]], "kvm-unit-tests: build | run [TEST...] | save | check"),
+    "kut-intel": ([["scripts/intel-kut.py"]], "kvm-unit-tests on Intel VMX under Bochs, quirk on and off"),
     "mutants":  ([["scripts/mutants.sh"]], "slips in the series that the tests must catch"),
     "faults":   ([["scripts/faults.sh"]], "fail-nth sweep of the memslot ioctls, then kmemleak"),
     "canary":   ([["scripts/canary.sh"]], "the series against every Debian 6.1 in the archive"),
