@@ -60,7 +60,7 @@ QEMU = "/usr/bin/qemu-system-x86_64"
 FIRMWARE = ["/usr/share/seabios/bios-256k.bin", "/usr/share/qemu/linuxboot_dma.bin",
             "/usr/share/qemu/multiboot_dma.bin", "/usr/share/qemu/kvmvapic.bin"]
 # x86/run's command line, without the timeout
-KUT_QEMU = ("qemu-system-x86_64 --no-reboot -nodefaults -global kvm-pit.lost_tick_policy=discard "
+KUT_QEMU = ("/usr/bin/qemu-system-x86_64 --no-reboot -nodefaults -global kvm-pit.lost_tick_policy=discard "
             "-device pc-testdev -device isa-debug-exit,iobase=0xf4,iosize=0x4 -display none "
             "-serial stdio -device pci-testdev -machine accel=kvm")
 START = re.compile(r"^KUT-START (\S+) (on|off)$")

@@ -38,7 +38,7 @@ class IntelKut(unittest.TestCase):
         s = ik.guest_script([("t1", 60, ["-kernel", "/kut/t1.flat", "-append", "-x -y"])], ["on", "off"])
         self.assertEqual(s.count("KUT-START t1"), 2)
         self.assertIn("env SLOTZAP_QUIRK=off SLOTZAP_REPORT=/tmp/preload LD_PRELOAD=/kut/libslotzap-preload.so "
-                      "timeout 60 qemu-system-x86_64", s)
+                      "timeout 60 /usr/bin/qemu-system-x86_64", s)
         self.assertEqual(s.count("KUT-PRELOAD"), 1)
         self.assertIn("-append '-x -y'", s)
         self.assertEqual(subprocess.run(["sh", "-n"], input=s, text=True).returncode, 0)
