@@ -17,9 +17,8 @@ selftests' (setup/build-bochs-initramfs.sh). Each QEMU run gets KUT's own
 command line (x86/run: its test devices, -smp, qemu_params, test_args) and
 a timeout in guest seconds. The host reads each run off the console and
 judges it as the QEMU test VMs do (harness/kut_tap.py, from a verdict line
-made as KUT's runner makes it: 'PASS' for exit status 1 with a SUMMARY
-line and nothing but warnings on QEMU's stderr, 'SKIP' for 77, else
-'FAIL'). With the quirk off, the preload library's report must say
+made as KUT's runner makes it: 'PASS' for exit status 1 with nothing but
+warnings on QEMU's stderr, 'SKIP' for 77, else 'FAIL'). With the quirk off, the preload library's report must say
 quirk=off, or the run fails. A Bochs boot that dies or times out loses
 the runs it did not finish (harness/kut.py counts them as lost, not
 failed, so that a base result never excuses them) and fails the boot's
@@ -142,8 +141,8 @@ def verdict_line(test, log_text, rc, seconds, timeout, errors=()):
     errors = [e for e in errors if "warning" not in e.lower()]
     if seconds >= timeout and rc != 1:
         return "FAIL %s (timeout; duration=%ds)" % (test, timeout)
-    if rc == 1 and summary and not errors:
-        return "PASS %s (%s)" % (test, reason)
+    if rc == 1 and not errors:
+        return "PASS %s (%s)" % (test, reason or "exit status 0")
     if rc == 77:
         return "SKIP %s (%s)" % (test, reason or "77")
     if errors:

@@ -48,9 +48,13 @@ class IntelKut(unittest.TestCase):
         self.assertEqual(ik.verdict_line("t", log, 1, 5, 60), "PASS t (1 tests)")
         self.assertEqual(ik.verdict_line("t", "SKIP: no pku\nSUMMARY: 0 tests", 77, 5, 60),
                          "SKIP t (0 tests)")
-        # exit status 1 without KUT's summary is QEMU's own failure, and so
-        # is one with an error on QEMU's stderr; a warning is not one
-        self.assertTrue(ik.verdict_line("t", "qemu: could not load", 1, 1, 60).startswith("FAIL t (QEMU exit"))
+        # exit status 1 with an error on QEMU's stderr is QEMU's own
+        # failure (a warning is not one); without one, a pass with or
+        # without KUT's summary (rmap_chain prints a bare PASS)
+        self.assertEqual(ik.verdict_line("t", "", 1, 1, 60, ["qemu-system-x86_64: could not load kernel"]),
+                         "FAIL t (QEMU: qemu-system-x86_64: could not load kernel)")
+        self.assertEqual(ik.verdict_line("t", "PASS", 1, 1, 60), "PASS t (exit status 0)")
+        self.assertTrue(ik.verdict_line("t", "", 0, 1, 60).startswith("FAIL t (QEMU exit status 0"))
         self.assertEqual(ik.verdict_line("t", log, 1, 5, 60, ["qemu-system-x86_64: oops"]),
                          "FAIL t (QEMU: qemu-system-x86_64: oops)")
         self.assertEqual(ik.verdict_line("t", log, 1, 5, 60, ["qemu-system-x86_64: warning: x"]),
