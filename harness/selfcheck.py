@@ -110,7 +110,7 @@ MUTATIONS = [
 SCRIPT_MUTATIONS = [
     ("scripts/kut.sh", '\t\t\t\tgrep -qxF "$f" "$KUT_DIR/last-pieces" || continue', "",
      "make kut-save saves results kept under older settings",
-     "test_save_keeps_each_test_under_the_settings_it_last_ran_with"),
+     "test_save_copies_no_result_of_older_settings"),
     ("scripts/kut.sh", '"$KUT_DIR/last-pieces" && rm -f "$f"', '"$KUT_DIR/last-pieces" && :',
      "make kut-save leaves a test's results under older settings in docs/kut-results",
      "test_save_keeps_each_test_under_the_settings_it_last_ran_with"),

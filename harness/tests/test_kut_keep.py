@@ -338,6 +338,20 @@ class Keep(unittest.TestCase):
         self.assertNotIn(now[0], new)
         self.assertEqual(now[1], [p for p in new if p.startswith("t2@")][0])
 
+    def test_save_copies_no_result_of_older_settings(self):
+        # t2 kept under the default settings, never saved, then under its own
+        self.run_kut()
+        self.args("t2 600 a slower machine\n")
+        self.run_kut()
+        self.run_kut(env={"KUT_CMD": "save"})
+        ledger = os.path.join(self.work, "ledger")
+        base = [d for d in os.listdir(ledger) if d.endswith("base-on")][0]
+        with open(os.path.join(ledger, base, "SOURCES")) as f:
+            saved = [line.split("\t")[0] for line in f.read().splitlines()]
+        self.assertEqual(sorted(saved), sorted(p for p in os.listdir(os.path.join(ledger, base))
+                                               if p.endswith(".tap")))
+        self.assertEqual(len(saved), 3)
+
     def test_a_new_line_in_kut_args_runs_only_its_test_again(self):
         self.run_kut()
         self.args("t2 600 args=-slow_* its slow part does not fit TCG\n")
