@@ -1,0 +1,98 @@
+"""scripts/check.sh's stages, run on a tree whose every step is a stub:
+every stage is recorded and counted, the verdict fails closed when one
+fails, and a stage that needs an earlier one's build is not run without it."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Every command check.sh runs, by path; each appends its name to calls.log
+# and, for a stage, writes the results file check.sh expects of it.
+STUBS = {
+    "setup/deps.sh": "", "setup/source.sh": "", "setup/build-selftests.sh": "",
+    "setup/bochs-deps.sh": "",
+    "setup/build-kernel.sh": 'case "$1" in *obj-debug) exit "${STUB_DEBUG_RC:-0}";; esac',
+    "scripts/vm.py": "",
+    "scripts/matrix.py": 'case "$*" in *--name\\ debug*) r=debug;; *) r=matrix;; esac; res "$r"',
+    "scripts/qemu-guests.sh": "res qemu", "scripts/kut.sh": "res kut",
+    "scripts/intel-matrix.py": "res intel",
+    "scripts/debian-modules.sh": "",
+    "tests/debian-dkms-test.sh": 'res "$([ "$1" = install ] && echo dkms || echo dkms-remove)"',
+    "tests/debian-modules-test.sh": "res debian-modules",
+    "scripts/hygiene.sh": 'res hygiene "${STUB_HYGIENE:-pass}"; [ "${STUB_HYGIENE:-pass}" = pass ]',
+}
+PRELUDE = """#!/bin/bash
+echo "$(basename "$0") $*" >> "$(dirname "$0")/../calls.log"
+res() { printf '%s\\t%s\\t\\n' "${2:-pass}" "$1 stub" > "$(dirname "$0")/../build/results/$1.results"; }
+"""
+
+
+class CheckStages(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        for d in ("scripts", "setup", "tests", "harness/tests"):
+            os.makedirs(os.path.join(self.dir, d))
+        for f in ("scripts/check.sh", "scripts/lib.sh", "harness/results.py",
+                  "harness/__init__.py"):
+            shutil.copy(os.path.join(TOP, f), os.path.join(self.dir, f))
+        open(os.path.join(self.dir, "harness/tests/__init__.py"), "w").close()
+        for mod in ("selfcheck", "plan"):
+            with open(os.path.join(self.dir, "harness", mod + ".py"), "w") as f:
+                f.write("")
+        with open(os.path.join(self.dir, "tests/debug-tests"), "w") as f:
+            f.write("smm_test  # a test\n")
+        for path, body in STUBS.items():
+            p = os.path.join(self.dir, path)
+            with open(p, "w") as f:
+                f.write(PRELUDE + body + "\n")
+            os.chmod(p, 0o755)
+
+    def check(self, **env):
+        e = dict(os.environ, SLOTZAP_CHECK_WATCH="0", **env)
+        p = subprocess.run(["bash", os.path.join(self.dir, "scripts/check.sh")], env=e,
+                           capture_output=True, text=True, timeout=120)
+        with open(os.path.join(self.dir, "build/results/stages.tsv")) as f:
+            stages = {line.split("\t")[0]: line.split("\t")[1] for line in f}
+        return p, stages
+
+    def calls(self):
+        with open(os.path.join(self.dir, "calls.log")) as f:
+            return [line.split()[0] for line in f]
+
+    def test_all_pass(self):
+        p, stages = self.check()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for name in ("unit", "kernel", "matrix", "kut", "intel", "dkms", "debug-kern", "debug", "hygiene"):
+            self.assertEqual(stages.get(name), "0", name)
+        self.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed, 0 skipped$")
+        self.assertIn("stage times: ", p.stdout)
+
+    def test_a_failed_stage_fails_the_check(self):
+        p, stages = self.check(STUB_HYGIENE="fail")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(stages["hygiene"], "1")
+        self.assertIn("1 failed", p.stdout.splitlines()[-1])
+
+    def test_failed_debug_kernel_skips_the_debug_stage(self):
+        p, stages = self.check(STUB_DEBUG_RC="2")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(stages["debug-kern"], "2")
+        self.assertNotIn("debug", stages)
+        self.assertIn("FAILED", p.stdout)
+
+    def test_a_stage_without_results_is_a_failure(self):
+        # the matrix exits 0 but writes no results file
+        with open(os.path.join(self.dir, "scripts/matrix.py"), "w") as f:
+            f.write(PRELUDE)
+        p, stages = self.check()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(stages["matrix"], "0")
+
+
+if __name__ == "__main__":
+    unittest.main()
