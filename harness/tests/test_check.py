@@ -30,6 +30,13 @@ echo "$(basename "$0") $*" >> "$(dirname "$0")/../calls.log"
 res() { printf '%s\\t%s\\t\\n' "${2:-pass}" "$1 stub" > "$(dirname "$0")/../build/results/$1.results"; }
 """
 
+# the selfcheck logs how it was called; its --unit run fails with STUB_UNIT_RC
+SELFCHECK = """import os, sys
+with open(os.path.join(os.path.dirname(__file__), "../calls.log"), "a") as f:
+    f.write(" ".join(["selfcheck"] + sys.argv[1:]) + "\\n")
+sys.exit(int(os.environ.get("STUB_UNIT_RC", "0")) if "--unit" in sys.argv else 0)
+"""
+
 
 class CheckStages(unittest.TestCase):
     def setUp(self):
@@ -41,9 +48,10 @@ class CheckStages(unittest.TestCase):
                   "harness/__init__.py"):
             shutil.copy(os.path.join(TOP, f), os.path.join(self.dir, f))
         open(os.path.join(self.dir, "harness/tests/__init__.py"), "w").close()
-        for mod in ("selfcheck", "plan"):
-            with open(os.path.join(self.dir, "harness", mod + ".py"), "w") as f:
-                f.write("")
+        with open(os.path.join(self.dir, "harness/plan.py"), "w") as f:
+            f.write("")
+        with open(os.path.join(self.dir, "harness/selfcheck.py"), "w") as f:
+            f.write(SELFCHECK)
         with open(os.path.join(self.dir, "tests/debug-tests"), "w") as f:
             f.write("smm_test  # a test\n")
         for path, body in STUBS.items():
@@ -71,6 +79,19 @@ class CheckStages(unittest.TestCase):
             self.assertEqual(stages.get(name), "0", name)
         self.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed, 0 skipped$")
         self.assertIn("stage times: ", p.stdout)
+
+    def test_the_selfcheck_skips_its_baseline_only_after_the_unit_tests_passed(self):
+        self.check()
+        with open(os.path.join(self.dir, "calls.log")) as f:
+            calls = [line.strip() for line in f if line.startswith("selfcheck")]
+        self.assertEqual(calls, ["selfcheck --unit", "selfcheck --no-baseline"])
+        os.unlink(os.path.join(self.dir, "calls.log"))
+        p, stages = self.check(STUB_UNIT_RC="1")
+        with open(os.path.join(self.dir, "calls.log")) as f:
+            calls = [line.strip() for line in f if line.startswith("selfcheck")]
+        self.assertEqual(calls, ["selfcheck --unit", "selfcheck"])
+        self.assertEqual(stages["unit"], "1")
+        self.assertNotEqual(p.returncode, 0)
 
     def test_a_failed_stage_fails_the_check(self):
         p, stages = self.check(STUB_HYGIENE="fail")

@@ -2,7 +2,10 @@
 
 Only paths that never run the whole suite: it holds these tests too."""
 
+import io
+import os
 import unittest
+from unittest import mock
 
 from harness import selfcheck
 
@@ -22,6 +25,30 @@ class NamedTest(unittest.TestCase):
             "test_splat_before_any_test_is_the_boots")
         self.assertEqual(verdict, "killed")
         self.assertIn("(not by test_splat_before_any_test_is_the_boots)", what)
+
+
+def empty_tree(root):
+    for d in ("harness", "harness/tests"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+        open(os.path.join(root, d, "__init__.py"), "w").close()
+
+
+class Baseline(unittest.TestCase):
+    def test_unit_fails_when_no_test_ran(self):
+        with mock.patch.object(selfcheck, "copy_tree", empty_tree), \
+                mock.patch("sys.stderr", io.StringIO()), mock.patch("sys.stdout", io.StringIO()):
+            self.assertEqual(selfcheck.unit(), 125)
+
+    def test_the_baseline_runs_unless_told_it_just_did(self):
+        runs = []
+        with mock.patch.object(selfcheck, "MUTATIONS", []), mock.patch.object(selfcheck, "SCRIPT_MUTATIONS", []), \
+                mock.patch.object(selfcheck, "copy_tree", empty_tree), \
+                mock.patch.object(selfcheck, "run_tests", lambda root, *a, **k: runs.append(root) or 1), \
+                mock.patch("sys.stdout", io.StringIO()):
+            self.assertEqual(selfcheck.main([]), 1)     # the baseline failed
+            self.assertEqual(len(runs), 1)
+            self.assertEqual(selfcheck.main(["--no-baseline"]), 0)
+            self.assertEqual(len(runs), 1)
 
 
 if __name__ == "__main__":
