@@ -32,7 +32,7 @@ for mode in ${MODES:-on off}; do
 			sig=$(PYTHONPATH=$TOP python3 -m harness.retry --test memslot_torture_test --config rate \
 				--log $log --sysmap "${OUT:-/nonexistent}/System.map" 2>&1 | head -1)
 			if grep -q 'signature l1-state-in-l2\|retry l1-state-in-l2' <<< "$sig"; then l1=$((l1 + 1))
-			elif grep -q 'l2-ifetch-pf\|l2-pf-rsvd-np' <<< "$sig"; then pf=$((pf + 1))
+			elif grep -q 'l2-ifetch-pf' <<< "$sig"; then pf=$((pf + 1))
 			else other=$((other + 1)); sed 's/^/    /' $log | tail -5; fi
 		fi
 		echo "RATE mode=$mode run=$i exit=$rc $(grep -o '[0-9]* memslot operations' $log) : $sig"

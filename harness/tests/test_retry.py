@@ -119,36 +119,6 @@ class RealPolicy(unittest.TestCase):
         self.assertFalse(self.decide("torture-ifetch-pf.log", run=3,
                                      seen=["l1-state-in-l2", "l2-ifetch-pf"])[0])
 
-    def test_rsvd_without_present_proves_the_platform_for_any_test(self):
-        # the CI of stop 29: memslot_torture_test+huge, error code 0x18 twice
-        log = "torture-pf-rsvd-np.log"
-        for test, config in (("memslot_torture_test+huge", "svm-tdp-legacy"), ("memslot_zap_test", "svm-tdp-mmu")):
-            ok, sid, _ = self.decide(log, test=test, config=config)
-            self.assertTrue(ok)
-            self.assertEqual(sid, "l2-pf-rsvd-np")
-        self.assertTrue(self.decide(log, run=3, seen=["l2-pf-rsvd-np"] * 2)[0])
-        ok, _, why = self.decide(log, run=4, seen=["l2-pf-rsvd-np"] * 3)
-        self.assertFalse(ok)
-        self.assertIn("allows 4 runs", why)
-
-    def test_rsvd_with_present_or_not_rsvd_is_no_proof(self):
-        text_ = text("torture-pf-rsvd-np.log")
-        pol = self.pol
-        # P and RSVD together: a CPU can report that (a stale mapping could)
-        present = text_.replace("error_code 0x00000018", "error_code 0x00000019")
-        self.assertFalse(retry.decide(pol, "memslot_zap_test", "svm-tdp-mmu", present)[0])
-        # a write fault, not present, no RSVD: nothing matches
-        write = text_.replace("error_code 0x00000018", "error_code 0x00000002")
-        self.assertFalse(retry.decide(pol, "memslot_zap_test", "svm-tdp-mmu", write)[0])
-        # a plain not-present fetch is l2-ifetch-pf, for the measured tests only
-        fetch = text_.replace("error_code 0x00000018", "error_code 0x00000010")
-        self.assertFalse(retry.decide(pol, "memslot_zap_test", "svm-tdp-mmu", fetch)[0])
-        ok, sid, _ = retry.decide(pol, "memslot_torture_test+huge", "svm-tdp-mmu", fetch)
-        self.assertEqual((ok, sid), (True, "l2-ifetch-pf"))
-        # and a violation is never retried, whatever the error code
-        bad = text_ + "\n3 violations\n"
-        self.assertFalse(retry.decide(pol, "memslot_torture_test+huge", "svm-tdp-mmu", bad)[0])
-
     def test_l1_state_gets_its_measured_budget(self):
         runs = [r for t, c, s, r, _ in self.pol.retries if s == "l1-state-in-l2"]
         self.assertEqual(runs, [4])
