@@ -15,10 +15,11 @@ another kills is reported as killed, with the miss.
     python3 -m harness.selfcheck --unit
 
 First the unit tests run on an unmutated copy (the baseline): a test that
-fails there would kill every mutation. --unit runs only that, with the
-tests' output, as make check's unit stage; make check then passes
---no-baseline, since that stage has just run the very same copy's tests
-(saving a full run of the suite, 2.5 of the 4.5 minutes both took).
+fails there, or a suite slower than TESTS_TIMEOUT, would kill every
+mutation. --unit runs only that, with the tests' output, as make check's
+unit stage; make check then passes --no-baseline, since that stage has
+just run the tests on a copy made the same way (saving a full run of the
+suite, about 100 s of make check).
 """
 
 import argparse
@@ -27,9 +28,11 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -260,7 +263,10 @@ SCRIPT_MUTATIONS = [
 ]
 
 
-TESTS_TIMEOUT = 300   # one run of the unit tests: about a minute on 2 idle CPUs
+# One run of the unit tests: 166 s alone on 2 idle CPUs (2026-12-06), up to
+# twice that beside another mutation's. A run that takes longer counts as
+# hung: it kills a mutation, so the baseline must fit it too.
+TESTS_TIMEOUT = 600
 
 
 def run_tests(root, pattern="test*.py", name=None):
@@ -327,22 +333,32 @@ def try_mutation(path, old, new, what, test=None):
 
 def unit():
     """The whole unit test suite on an unmutated copy, its output shown as
-    it comes: its exit status, 125 when no test ran."""
+    it comes: 0 only when it exited 0 and said it ran N > 0 tests and OK
+    within TESTS_TIMEOUT; 124 when it took longer, 125 when no test ran."""
     root = tempfile.mkdtemp()
     try:
         copy_tree(root)
         p = subprocess.Popen([sys.executable, "-m", "unittest", "discover", "-s",
                               os.path.join(root, "harness/tests"), "-t", root],
                              cwd=root, stderr=subprocess.PIPE, text=True)
-        none_ran = False
+        timer = threading.Timer(TESTS_TIMEOUT, p.kill)
+        timer.start()
+        ran, ok = 0, False
         for line in p.stderr:
             sys.stderr.write(line)
-            none_ran = none_ran or line.startswith("Ran 0 tests")
+            m = re.match(r"Ran (\d+) tests? in ", line)
+            ran = int(m.group(1)) if m else ran
+            ok = ok or (ran > 0 and line.startswith("OK"))
         rc = p.wait()
-        if none_ran:
+        if not timer.is_alive():
+            print("selfcheck: the unit tests took more than %d s (TESTS_TIMEOUT); the "
+                  "selfcheck's runs of them would count as hung" % TESTS_TIMEOUT)
+            return 124
+        timer.cancel()
+        if rc == 0 and not ran:
             print("selfcheck: no unit test ran in %s" % os.path.join(root, "harness/tests"))
             return 125
-        return rc
+        return rc if rc != 0 or ok else 1
     finally:
         shutil.rmtree(root)
 
@@ -354,6 +370,8 @@ def main(argv=None):
     p.add_argument("--no-baseline", action="store_true",
                    help="skip that run before the mutations (they just passed on such a copy)")
     a = p.parse_args(argv)
+    # make check's stage timeout sends SIGTERM: leave no copy of the tree behind
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if a.unit:
         return unit()
     survivors = 0

@@ -87,7 +87,7 @@ fi
 # run them on such a copy again before its mutations.
 log "the harness's own unit tests"
 unit_ok=
-step unit "harness unit tests (python3 -m unittest, on a copy of the tree)" 400 \
+step unit "harness unit tests (python3 -m unittest, on a copy of the tree)" 700 \
 	python3 -m harness.selfcheck --unit && unit_ok=1
 step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 1200 \
 	python3 -m harness.selfcheck ${unit_ok:+--no-baseline}

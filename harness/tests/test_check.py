@@ -77,7 +77,8 @@ class CheckStages(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         for name in ("unit", "kernel", "matrix", "kut", "intel", "dkms", "debug-kern", "debug", "hygiene"):
             self.assertEqual(stages.get(name), "0", name)
-        self.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed, 0 skipped$")
+        # one result per stage, each of them counted
+        self.assertEqual(p.stdout.splitlines()[-1], "%d passed, 0 failed, 0 skipped" % len(stages))
         self.assertIn("stage times: ", p.stdout)
 
     def test_the_selfcheck_skips_its_baseline_only_after_the_unit_tests_passed(self):
@@ -98,6 +99,14 @@ class CheckStages(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertEqual(stages["hygiene"], "1")
         self.assertIn("1 failed", p.stdout.splitlines()[-1])
+
+    def test_a_stage_that_fails_with_only_passes_written_fails_the_check(self):
+        with open(os.path.join(self.dir, "scripts/hygiene.sh"), "w") as f:
+            f.write(PRELUDE + "res hygiene pass; exit 3\n")
+        p, stages = self.check()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(stages["hygiene"], "3")
+        self.assertNotIn(" 0 failed", p.stdout.splitlines()[-1])
 
     def test_failed_debug_kernel_skips_the_debug_stage(self):
         p, stages = self.check(STUB_DEBUG_RC="2")

@@ -33,11 +33,33 @@ def empty_tree(root):
         open(os.path.join(root, d, "__init__.py"), "w").close()
 
 
+def tree_with(body):
+    """A copy_tree that makes a tree whose one unit test runs BODY."""
+    def make(root):
+        empty_tree(root)
+        with open(os.path.join(root, "harness/tests/test_one.py"), "w") as f:
+            f.write("import os, time, unittest\n\nclass T(unittest.TestCase):\n"
+                    "    def test_it(self):\n        %s\n" % body)
+    return make
+
+
 class Baseline(unittest.TestCase):
-    def test_unit_fails_when_no_test_ran(self):
-        with mock.patch.object(selfcheck, "copy_tree", empty_tree), \
+    def unit(self, tree, timeout=selfcheck.TESTS_TIMEOUT):
+        with mock.patch.object(selfcheck, "copy_tree", tree), mock.patch.object(selfcheck, "TESTS_TIMEOUT", timeout), \
                 mock.patch("sys.stderr", io.StringIO()), mock.patch("sys.stdout", io.StringIO()):
-            self.assertEqual(selfcheck.unit(), 125)
+            return selfcheck.unit()
+
+    def test_unit_passes_a_passing_suite_only(self):
+        self.assertEqual(self.unit(tree_with("pass")), 0)
+        self.assertEqual(self.unit(tree_with("self.fail('no')")), 1)
+
+    def test_unit_fails_when_no_test_ran(self):
+        self.assertEqual(self.unit(empty_tree), 125)
+        # a suite that exits 0 before its summary
+        self.assertNotEqual(self.unit(tree_with("os._exit(0)")), 0)
+
+    def test_unit_fails_a_suite_slower_than_the_selfcheck_allows(self):
+        self.assertEqual(self.unit(tree_with("time.sleep(30)"), timeout=2), 124)
 
     def test_the_baseline_runs_unless_told_it_just_did(self):
         runs = []
