@@ -119,6 +119,12 @@ MUTATIONS = [
      'if False \\', "test name typos pass"),
 ]
 SCRIPT_MUTATIONS = [
+    ("scripts/kut.sh", "grep -E '^(signature|never)[[:space:]]|^retry[[:space:]]+(\\*|kut:)'", "grep -E '^(signature|never|retry)[[:space:]]'",
+     "make kut's keys take every retry line, a selftest's too",
+     "test_keys_take_of_the_retry_policy_only_what_decides_on_kut_tests"),
+    ("scripts/kut.sh", "grep -E '^(signature|never)[[:space:]]|^retry[[:space:]]+(\\*|kut:)'", "grep -E '^(signature)[[:space:]]|^retry[[:space:]]+(\\*|kut:)'",
+     "make kut's keys ignore a new 'never' line",
+     "test_keys_take_of_the_retry_policy_only_what_decides_on_kut_tests"),
     ("scripts/kut.sh", '\t\t\t\tgrep -qxF "$f" "$KUT_DIR/last-pieces" || continue', "",
      "make kut-save saves results kept under older settings",
      "test_save_copies_no_result_of_older_settings"),

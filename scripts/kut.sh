@@ -163,9 +163,14 @@ keys() {
 	echo "${stamp##* }" > "$tmp/kvm-unit-tests build"
 	declare -f vmrun > "$tmp/vmrun"
 	declare -f kmake > "$tmp/kmake"
+	# of the retry policy, what can decide on a KUT test ('kut:NAME'): a
+	# selftest's retry line changing does not make make kut start over
+	grep -E '^(signature|never)[[:space:]]|^retry[[:space:]]+(\*|kut:)' "$TOP/tests/platform-retries" \
+		> "$tmp/platform-retries: signatures, retry * and kut:" ||
+		{ rm -rf "$tmp"; die "tests/platform-retries has no signature"; }
 	cin=("$tmp/qemu-system-x86_64 --version" "$tmp/kvm-unit-tests build"
 		"$TOP/guest/kut-run.sh" "$TOP/harness/kut_tap.py" "$TOP/harness/retry.py"
-		"$TOP/tests/platform-retries" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs"
+		"$tmp/platform-retries: signatures, retry * and kut:" "$TOP/guest/platform-trace.sh" "$TOP/tests/mmu-configs"
 		"$TOP/scripts/vm.py" "$TOP/guest/guest-init" "$TOP/harness/console.py" "$tmp/vmrun")
 	kin=("$TOP/configs/kvm-test.config" "$TOP/setup/build-kernel.sh" "$tmp/kmake")
 	common=$(cat "${cin[@]}" | sha256sum | cut -c1-12) &&

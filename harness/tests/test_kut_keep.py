@@ -3,6 +3,7 @@ the test VMs stubbed out (suite) so that only the keeping logic runs."""
 
 import fcntl
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -162,6 +163,29 @@ class Keep(unittest.TestCase):
         calls, reported = self.run_kut()
         self.assertEqual(calls, ["suite svm-shadow off t2"])
         self.assertEqual(reported.count("ok 1 - t3: fine"), 3)
+
+    def test_keys_take_of_the_retry_policy_only_what_decides_on_kut_tests(self):
+        top = os.path.join(self.work, "top")
+        shutil.copytree(TOP, top, ignore=lambda d, names: [n for n in names if n == "__pycache__"
+                                                           or (d == TOP and n in ("build", ".git"))])
+        policy = os.path.join(top, "tests/platform-retries")
+
+        def keys(line):
+            with open(policy, "a") as f:
+                f.write(line)
+            env = dict(os.environ, TOP=top, WORK=self.work, PYTHONPATH=top, SLOTZAP_KUT_CONFIGS="svm-shadow",
+                       KUT_CMD='keys; echo "KEYS $bkey $skey"')
+            p = subprocess.run(["bash", "-c", DRIVER], env=env, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return [l for l in p.stdout.splitlines() if l.startswith("KEYS ")][0]
+
+        first = keys("")
+        # a selftest's retry line, a comment: the kept results stay
+        self.assertEqual(keys("retry memslot_zap_test  l2-ifetch-pf  a selftest's\n# a comment\n"), first)
+        # a retry line for a KUT test, a 'never' line: they do not
+        second = keys("retry kut:access  l2-ifetch-pf  a KUT test's\n")
+        self.assertNotEqual(second, first)
+        self.assertNotEqual(keys("never some new series assertion\n"), second)
 
     def test_a_kut_alone_line_without_a_reason_or_of_no_test_stops_before_any_vm(self):
         for text, cmd, error in (("t2\n", "run t1 t2 t3", "line 1: want TEST REASON"),
