@@ -39,6 +39,14 @@ WARN_ALLOC = re.compile(r"\[\s*\d+\.\d+\]\s+warn_alloc\+")
 STACK_END = re.compile(r"\[\s*\d+\.\d+\]\s+</TASK>")
 KMEMLEAK = re.compile(r"kmemleak: \d+ new suspected memory leaks")
 RUN_MARK = re.compile(r"# RUN (\S+)")
+# a stack frame of a Call Trace: "[  1.2] do_raw_spin_lock+0x12d/0x1dc";
+# "? name+off/len" frames are stale stack words, not callers
+FRAME = re.compile(r"\[\s*\d+\.\d+\]\s+([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
+TRACE_FRAMES = 8
+# the functions that print a report, not the ones that called for it
+REPORTING = re.compile(r"dump_stack(_lvl)?|print_report|kasan_report|kasan_check_range|"
+                       r"__asan_(load|store)\w*|__warn|report_bug|handle_bug|"
+                       r"exc_invalid_op|asm_exc_invalid_op|panic")
 
 
 class Unjudgeable(Exception):
@@ -98,6 +106,33 @@ def check(lines, fault_injection=None, within=None):
     return find_splats(lines, fault_injection, within)
 
 
+def callers(splat):
+    """The first TRACE_FRAMES functions of the first Call Trace in SPLAT's
+    lines, innermost first, less the REPORTING ones: what a failure line
+    needs to say where a splat came from when only the end of a log is
+    kept."""
+    try:
+        start = next(i for i, l in enumerate(splat) if "Call Trace:" in l)
+    except StopIteration:
+        return []
+    frames = []
+    for line in splat[start + 1:]:
+        if STACK_END.search(line) or len(frames) == TRACE_FRAMES:
+            break
+        m = FRAME.search(line)
+        if m and not REPORTING.fullmatch(m.group(1)):
+            frames.append(m.group(1))
+    return frames
+
+
+def summary(lines, index, splat):
+    """A splat in one line: its first line, and its callers when it has a
+    Call Trace."""
+    frames = callers(splat)
+    first = lines[index].strip()
+    return first + (" (called from: %s)" % " < ".join(frames) if frames else "")
+
+
 def running(lines, test):
     """(first, end): the indices of the lines from TEST's '# RUN TEST' to the
     next '# RUN', (0, 0) when it never started."""
@@ -126,8 +161,7 @@ def blame(lines, injected=None):
             if m:
                 test = m.group(1)
                 break
-        first = lines[index].strip()
-        blamed.setdefault(test, first)
+        blamed.setdefault(test, summary(lines, index, splat))
     return blamed
 
 
@@ -159,8 +193,8 @@ def main(argv):
     except (OSError, Unjudgeable) as e:
         print("console: %s: %s" % (argv[0], e))
         return 1
-    for index, _ in splats:
-        print("console: %s: a splat: %s" % (argv[0], lines[index].strip()))
+    for index, splat in splats:
+        print("console: %s: a splat: %s" % (argv[0], summary(lines, index, splat)))
     return 1 if splats else 0
 
 

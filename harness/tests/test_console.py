@@ -21,6 +21,23 @@ class Splats(unittest.TestCase):
         self.assertEqual(list(blamed), ["boot"])
         self.assertIn("NULL pointer", blamed["boot"])
 
+    def test_a_splat_names_its_callers(self):
+        # a failure line is all CI's log keeps: the callers, innermost first,
+        # without the "?" frames (stale stack words) and the report's own
+        blamed = console.blame(console.read(data("console-kasan-at-boot.log")))
+        self.assertEqual(blamed["boot"], (
+            "[    1.246214] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x12d/0x1dc "
+            "(called from: do_raw_spin_lock < _raw_spin_lock < some_init_function < "
+            "kernel_init_freeable < kernel_init < ret_from_fork)"))
+
+    def test_callers_stop_at_the_end_of_the_stack_and_at_their_limit(self):
+        trace = ["[ 1.0] Call Trace:", "[ 1.0]  <TASK>"] + [
+            "[ 1.0]  f%d+0x1/0x2" % n for n in range(20)] + ["[ 1.0]  </TASK>"]
+        self.assertEqual(console.callers(trace), ["f%d" % n for n in range(console.TRACE_FRAMES)])
+        self.assertEqual(console.callers(trace[:4] + trace[-1:] + ["[ 1.0]  g+0x1/0x2"]),
+                         ["f0", "f1"])
+        self.assertEqual(console.callers(["[ 1.0] WARNING: at x", "[ 1.0]  f+0x1/0x2"]), [])
+
     def test_console_without_time_stamps_cannot_pass(self):
         lines = console.read(data("console-no-timestamps.log"))
         with self.assertRaises(console.Unjudgeable):
