@@ -24,7 +24,9 @@ SPLAT = re.compile(
     r"kmemleak: \d+ new suspected memory leaks"
     r")"
 )
-SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic")
+# the end of a report: a WARN's or an oops' trace, a panic, and KASAN's and
+# UBSAN's closing rule of '=' (their opening one comes before the first line)
+SPLAT_END = re.compile(r"---\[ end trace|---\[ end Kernel panic|\] ={20,}$")
 # Under fault injection (make faults) allocations fail on purpose, and the
 # test scans kmemleak itself and judges what it finds; find_splats(
 # fault_injection=COMM) then skips, and only skips: a failed allocation's

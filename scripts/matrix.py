@@ -21,6 +21,7 @@ its results 'faults WHAT@CONFIG' go to the same results file.
 import argparse
 import functools
 import os
+import re
 import sys
 import time
 
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 sys.path.insert(0, vm.TOP)
 from harness import faults, ktap, plan, retry  # noqa: E402
+from harness import console as splats  # noqa: E402
 from harness.console import blame_file  # noqa: E402
 from harness.results import counts_line, write_results  # noqa: E402
 
@@ -108,7 +110,49 @@ def fault_signatures(bout, dump):
         return []
 
 
-def run_config(config, tests, timeout, kernel, label, boot=run_boot):
+# smp_init() has brought up the CPUs; the initcalls (KVM's module_init
+# among them) run after it, so a splat before this line is not KVM's
+SMP_UP = re.compile(r"\[\s*\d+\.\d+\] smp: Brought up ")
+
+
+def boot_excused(bout, config, status, sweep):
+    """(signature id, the splat in one line) when the VM in BOUT may run
+    again: its command exited 0 (STATUS 0, or vm.py's 126: 0 but a splat)
+    and every test it ran, and its sweep if any, passed; its console has
+    kernel splats before the kernel brought up its CPUs (SMP_UP), so
+    before any KVM code ran, and none after (the sweep's own allocation
+    failures apart, as blame() has them); and the retry policy
+    (tests/platform-retries) allows the pseudo-test 'boot' a retry on the
+    console up to that line. Otherwise None: a VM with anything else wrong
+    is judged as it is."""
+    try:
+        lines = splats.read(os.path.join(bout, "console.log"))
+        up = next((i for i, l in enumerate(lines) if SMP_UP.search(l)), None)
+        if up is None or status not in (0, 126):
+            return None
+        # after that line, judged as blame() judges it: the sweep's own
+        # allocation failures are not splats
+        comm, within = None, None
+        if sweep:
+            first, end = splats.running(lines, faults.MARK)
+            comm, within = faults.COMM, (max(0, first - up - 1), max(0, end - up - 1))
+        found = splats.check(lines[:up + 1])
+        if not found or splats.find_splats(lines[up + 1:], comm, within):
+            return None
+        text = ktap.read(os.path.join(bout, "results.tap"))
+        names, got = ktap.planned(text), ktap.parse(text)
+        if names is None or any(t not in got or got[t][0] == "fail" for t in names):
+            return None
+        if sweep and any(st == "fail" for st, _, _ in faults.judge(config, bout)):
+            return None
+        ok, sid, _ = retry.decide(retry.load(), "boot", config, "\n".join(lines[:up + 1]))
+    except (OSError, splats.Unjudgeable, retry.PolicyError):
+        return None
+    index, splat = found[0]
+    return (sid, splats.summary(lines, index, splat)) if ok else None
+
+
+def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False):
     """Run TESTS in CONFIG (all when empty) -> ({test: (status, detail)}, wall).
 
     BOOT(config, tests, timeout, kernel, out) runs one VM and returns (VM
@@ -119,15 +163,28 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
     it run in a fresh VM. At a triple fault the failure names the vCPUs'
     RIP and CPL and the platform signatures their state matches
     (fault_signatures()). At most MAX_BOOTS VMs per configuration.
+
+    Once per configuration, a VM that passed everything but splatted
+    before the kernel ran its initcalls, so before any KVM code, runs again
+    in a fresh VM when a platform signature allows it (boot_excused()): its
+    results are void, and 'boot' is flaky when the fresh VM's boot is clean.
     """
     out = os.path.join(RESULTS, label)
     start = time.time()
-    results, remaining = {}, list(tests)
+    results, remaining, excused = {}, list(tests), None
     for n in range(1, MAX_BOOTS + 1):
         bout = out if n == 1 else os.path.join(out, "boot%d" % n)
         left = max(300, int(timeout - (time.time() - start)))
         status, tap = boot(config, remaining, left, kernel, bout)
         console = os.path.join(bout, "console.log")
+        if not excused and n < MAX_BOOTS:
+            excused = boot_excused(bout, config, status, sweep)
+            if excused:
+                excused += (n,)
+                print("    %s: platform signature %s (tests/platform-retries) on boot %d: %s; "
+                      "its results are void, a fresh VM runs them again" % (
+                          config, excused[0], n, excused[1]), flush=True)
+                continue
         text = ktap.read(tap)
         names = ktap.planned(text)
         if names is None:
@@ -171,6 +228,9 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot):
         if n == MAX_BOOTS:
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
+    if excused and "boot" not in results:
+        results["boot"] = ("flaky", "platform signature %s on boot %d, clean on boot %d: %s" % (
+            excused[0], excused[2], excused[2] + 1, excused[1]))
     wall = time.time() - start
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.txt"), "w") as f:
@@ -211,7 +271,8 @@ def main():
         print("==> matrix: %s (%s)%s" % (c, vm.mmu_configs()[c],
                                          ", then the fail-nth sweep" if args.faults else ""), flush=True)
         boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem)
-        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot)
+        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot,
+                                        args.faults)
         if args.faults:
             sweeps[c], sweep_secs[c] = sweep_results(c, label[c])
             print("".join("    %s %s: %s\n" % r for r in sweeps[c]), end="", flush=True)

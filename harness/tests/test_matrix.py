@@ -90,7 +90,41 @@ class L2TrFaultVM(FakeVM):
         return r
 
 
-class Deaths(unittest.TestCase):
+EARLY_SPLAT = ("[    2.088378] ==================================================================\n"
+               "[    2.089357] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x12d/0x1dc\n"
+               "[    2.089482] Call Trace:\n"
+               "[    2.089482]  <IRQ>\n"
+               "[    2.089482]  do_raw_spin_lock+0x12d/0x1dc\n"
+               "[    2.089482]  handle_edge_irq+0x29/0x29c\n"
+               "[    2.089482]  </IRQ>\n"
+               "[    2.089482] ==================================================================\n")
+SMP_UP = "[    2.500000] smp: Brought up 1 node, 2 CPUs\n"
+
+
+class EarlySplatVM(FakeVM):
+    """A FakeVM whose boots in SPLAT_BOOTS print EARLY_SPLAT on the console:
+    WHERE 'before' the kernel's smp: Brought up line, 'after' it, or with
+    no such line ('nosmp')."""
+
+    def __init__(self, splat_boots, tests, scripts, where="before"):
+        super().__init__(tests, scripts)
+        self.splat_boots, self.where = splat_boots, where
+
+    def __call__(self, config, tests, timeout, kernel, out):
+        r = super().__call__(config, tests, timeout, kernel, out)
+        path = os.path.join(out, "console.log")
+        with open(path) as f:
+            body = f.read()[len(BOOT_LINE):]
+        splat = EARLY_SPLAT if len(self.calls) in self.splat_boots else ""
+        early = {"before": splat + SMP_UP, "after": SMP_UP + splat, "nosmp": splat}[self.where]
+        with open(path, "w") as f:
+            f.write(BOOT_LINE + early + body)
+        return r
+
+
+class MatrixCase(unittest.TestCase):
+    """run_config() of configuration 'c' into a temporary results directory."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp()
         self.saved, matrix.RESULTS = matrix.RESULTS, self.dir
@@ -101,6 +135,9 @@ class Deaths(unittest.TestCase):
 
     def run_config(self, fake):
         return matrix.run_config("c", [], 1000, "k", "c", boot=fake)[0]
+
+
+class Deaths(MatrixCase):
 
     def test_vm_death_fails_the_running_test_and_the_rest_run(self):
         fake = FakeVM(["a", "b", "c"], [(125, {"a": "ok"}, ""), (0, {"c": "ok"}, "")])
@@ -169,6 +206,92 @@ class Deaths(unittest.TestCase):
         self.assertEqual(len(fake.calls), matrix.MAX_BOOTS)
         self.assertTrue(all(st == "fail" for st, _ in res.values()))
         self.assertEqual(set(res), {"a", "b", "c", "d", "e"})
+
+
+class EarlyBootSplat(MatrixCase):
+    """A splat before the CPUs came up: the VM runs again, once
+    (tests/platform-retries, pre-initcall-splat)."""
+
+    PASS = {"a": "ok", "b": "ok"}
+
+    def test_the_vm_runs_again_and_boot_is_flaky(self):
+        fake = EarlySplatVM({1}, ["a", "b"], [(126, self.PASS, ""), (0, self.PASS, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls, [["a", "b"], ["a", "b"]])
+        self.assertEqual(res["boot"][0], "flaky")
+        self.assertIn("pre-initcall-splat on boot 1, clean on boot 2", res["boot"][1])
+        self.assertIn("(called from: do_raw_spin_lock < handle_edge_irq)", res["boot"][1])
+        self.assertEqual((res["a"][0], res["b"][0]), ("pass", "pass"))
+
+    def test_only_once(self):
+        fake = EarlySplatVM({1, 2}, ["a", "b"], [(126, self.PASS, "")] * 3)
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), 2)
+        self.assertEqual(res["boot"][0], "fail")
+        self.assertIn("KASAN", res["boot"][1])
+
+    def test_not_after_the_cpus_came_up(self):
+        fake = EarlySplatVM({1}, ["a", "b"], [(126, self.PASS, "")] * 2, where="after")
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), 1)
+        self.assertEqual(res["boot"][0], "fail")
+
+    def test_not_without_the_line_that_proves_it(self):
+        fake = EarlySplatVM({1}, ["a", "b"], [(126, self.PASS, "")] * 2, where="nosmp")
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), 1)
+        self.assertEqual(res["boot"][0], "fail")
+
+    def test_not_when_a_test_failed_too(self):
+        fake = EarlySplatVM({1}, ["a", "b"], [(1, {"a": "not ok", "b": "ok"}, "")] * 2)
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), 1)
+        self.assertEqual((res["a"][0], res["boot"][0]), ("fail", "fail"))
+
+    def test_not_when_the_vm_died(self):
+        fake = EarlySplatVM({1}, ["a", "b", "c"], [(125, {"a": "ok"}, ""), (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls, [["a", "b", "c"], ["c"]])
+        self.assertEqual((res["b"][0], res["boot"][0]), ("fail", "fail"))
+
+    def test_not_when_a_later_splat_is_the_tests(self):
+        test_splat = "[   30.0] WARNING: CPU: 1 PID: 99 at arch/x86/kvm/mmu/mmu.c:1 f+0x1/0x2\n"
+        fake = EarlySplatVM({1}, ["a", "b"], [(126, {"a": "ok"}, test_splat)] * 2)
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), 1)
+        self.assertEqual((res["b"][0], res["boot"][0]), ("fail", "fail"))
+        self.assertIn("mmu.c", res["b"][1])
+
+
+class EarlyBootSplatAndSweep(MatrixCase):
+    """The debug VMs run the fail-nth sweep after the tests: its allocation
+    failures on the console are no splat after the CPUs came up."""
+
+    def boot(self, sweep_ok):
+        vm = EarlySplatVM({1}, ["a"], [(0, {"a": "ok"}, "")] * 2)
+
+        def boot(config, tests, timeout, kernel, out):
+            r = vm(config, tests, timeout, kernel, out)
+            with open(os.path.join(out, "console.log"), "a") as f:
+                f.write("# RUN faults\n" + text("console-alloc-failure.log"))
+            with open(os.path.join(out, "faults.tap"), "w") as f:
+                f.write("".join("%sok %d op%d: fine\n" % ("" if sweep_ok or n else "not ", n + 1, n)
+                                for n in range(13)))
+            with open(os.path.join(out, "faults.status"), "w") as f:
+                f.write("0\n")
+            return r
+        res = matrix.run_config("c", [], 1000, "k", "c", boot=boot, sweep=True)[0]
+        return vm, res
+
+    def test_the_vm_runs_again(self):
+        vm, res = self.boot(sweep_ok=True)
+        self.assertEqual(len(vm.calls), 2)
+        self.assertEqual(res["boot"][0], "flaky")
+
+    def test_not_when_the_sweep_failed(self):
+        vm, res = self.boot(sweep_ok=False)
+        self.assertEqual(len(vm.calls), 1)
+        self.assertEqual(res["boot"][0], "fail")
 
 
 class Sweep(unittest.TestCase):
