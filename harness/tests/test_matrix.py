@@ -243,16 +243,30 @@ class EarlyBootSplat(MatrixCase):
         self.assertEqual(res["boot"][0], "fail")
 
     def test_not_when_a_test_failed_too(self):
-        fake = EarlySplatVM({1}, ["a", "b"], [(1, {"a": "not ok", "b": "ok"}, "")] * 2)
-        res = self.run_config(fake)
-        self.assertEqual(len(fake.calls), 1)
-        self.assertEqual((res["a"][0], res["boot"][0]), ("fail", "fail"))
+        for status in (1, 0):   # 0: a runner that failed a test and exited 0 all the same
+            fake = EarlySplatVM({1}, ["a", "b"], [(status, {"a": "not ok", "b": "ok"}, "")] * 2)
+            res = self.run_config(fake)
+            self.assertEqual(len(fake.calls), 1)
+            self.assertEqual((res["a"][0], res["boot"][0]), ("fail", "fail"))
 
     def test_not_when_the_vm_died(self):
         fake = EarlySplatVM({1}, ["a", "b", "c"], [(125, {"a": "ok"}, ""), (0, {"c": "ok"}, "")])
         res = self.run_config(fake)
         self.assertEqual(fake.calls, [["a", "b", "c"], ["c"]])
         self.assertEqual((res["b"][0], res["boot"][0]), ("fail", "fail"))
+
+    def test_not_when_a_test_that_passed_splatted(self):
+        vm = EarlySplatVM({1}, ["a", "b"], [(126, self.PASS, "")] * 2)
+
+        def boot(config, tests, timeout, kernel, out):
+            r = vm(config, tests, timeout, kernel, out)
+            with open(os.path.join(out, "console.log"), "a") as f:
+                f.write("[   30.0] WARNING: CPU: 1 PID: 99 at arch/x86/kvm/mmu/mmu.c:1 f+0x1/0x2\n")
+            return r
+        res = self.run_config(boot)
+        self.assertEqual(len(vm.calls), 1)
+        self.assertEqual((res["b"][0], res["boot"][0]), ("fail", "fail"))
+        self.assertIn("mmu.c", res["b"][1])
 
     def test_not_when_a_later_splat_is_the_tests(self):
         test_splat = "[   30.0] WARNING: CPU: 1 PID: 99 at arch/x86/kvm/mmu/mmu.c:1 f+0x1/0x2\n"
