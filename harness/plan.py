@@ -19,7 +19,10 @@ TESTS = os.path.join(TOP, "tests")
 
 
 # Tests of the harness's own stages that the retry policy can name.
-HARNESS_TESTS = {"debian-modules-vm"}   # tests/debian-modules-test.sh's VM run
+HARNESS_TESTS = {
+    "debian-modules-vm",   # tests/debian-modules-test.sh's VM run
+    "boot",                # a test VM's boot (scripts/matrix.py's boot_excused())
+}
 
 
 def entries(path):

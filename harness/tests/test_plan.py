@@ -37,6 +37,13 @@ class Plan(unittest.TestCase):
         self.append("skip-list", "smm_test@svm-tdp-mu  a typo")
         self.assertIn("unknown configuration 'svm-tdp-mu'", "\n".join(plan.check(self.dir)))
 
+    def test_the_harness_own_tests_are_known(self):
+        # the retry policy names them beside the selftests: 'boot' (matrix.py
+        # reruns a VM on it) and the Debian modules VM
+        problems = "\n".join(plan.check(self.dir, self.known))
+        self.assertNotIn("'boot'", problems)
+        self.assertNotIn("'debian-modules-vm'", problems)
+
     def test_unknown_test(self):
         self.append("selftest-args", "memslot_zap_tset 100")
         self.assertIn("unknown test 'memslot_zap_tset'",
