@@ -276,6 +276,12 @@ SCRIPT_MUTATIONS = [
      "a triple fault of the test kernel is not named"),
     ("scripts/matrix.py", 'os.path.exists(os.path.join(bout, "hung"))', 'os.path.exists(os.path.join(out, "hung"))',
      "a hung VM after the first is not named"),
+    ("scripts/check.sh", "\t\tprintf '%s\\t125\\t0\\t\\n' \"${f##*/pending-}\" >> \"$STAGES\"\n", "",
+     "a background lane that died takes its stages' verdicts with it",
+     "test_a_lane_that_dies_fails_its_stages"),
+    ("scripts/check.sh", '( "$@" ) > "$RES/$name.log" 2>&1 &', '( "$@" ) > "$RES/$name.log" 2>&1',
+     "the unit tests wait for nothing, the builds wait for them",
+     "test_the_unit_tests_run_next_to_the_builds_and_their_output_is_printed"),
 ]
 
 

@@ -24,19 +24,19 @@ rm -rf "$RES"        # nothing of an earlier run is ever counted
 mkdir -p "$RES"
 STAGES=$RES/stages.tsv
 : > "$STAGES"
-times=()
+CHECK_START=$(date +%s)
 
 # stage NAME RESULTS TIMEOUT CMD...: run CMD (which writes build/results/RESULTS)
 # under a hard TIMEOUT in seconds, time it, record its exit status.
+# $RES/running-NAME says since when it runs (for the watcher below).
 stage() {
 	local name=$1 rfile=$2 tmo=$3 start rc=0
 	shift 3
 	start=$(date +%s)
-	echo "$name $start" > "$RES/running"
+	printf '%s %s\n' "$start" "$rfile" > "$RES/running-$name"
 	timeout -k 60 "$tmo" "$@" || rc=$?
-	rm -f "$RES/running"
 	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - start))" "$rfile" >> "$STAGES"
-	times+=("$(printf '%-11s %5ss%s' "$name" "$(($(date +%s) - start))" "$([ $rc -ne 0 ] && echo "  FAILED (exit $rc)")")")
+	rm -f "$RES/running-$name" "$RES/pending-$name"
 	return $rc
 }
 # step NAME WHAT TIMEOUT CMD...: a stage whose one result is its exit status.
@@ -53,10 +53,23 @@ step() {
 }
 
 # compact_times: the stage times on a few lines, a failed stage's exit
-# status in brackets, where a log's last lines (all CI keeps) show them
+# status in brackets, where a log's last lines (all CI keeps) show them;
+# then their sum and the wall time (lanes overlap the other stages)
 compact_times() {
-	awk -F'\t' '{ printf "%s %ss%s  ", $1, $3, ($2 != 0 ? "[exit " $2 "]" : ""); t += $3 }
-		END { printf "= %d min\n", t / 60 }' "$STAGES" | fold -s -w 100 | sed 's/^/stage times: /'
+	awk -F'\t' -v wall=$(($(date +%s) - CHECK_START)) '
+		{ printf "%s %ss%s  ", $1, $3, ($2 != 0 ? "[exit " $2 "]" : ""); t += $3 }
+		END { printf "= %d min of stages in %d min\n", t / 60, wall / 60 }' "$STAGES" |
+		fold -s -w 100 | sed 's/^/stage times: /'
+}
+
+# running_now: the stages that run now, each with its seconds so far
+running_now() {
+	local f name since rest
+	for f in "$RES"/running-*; do
+		[ -r "$f" ] && read -r since rest < "$f" || continue
+		name=${f##*/running-}
+		printf '%s (%s s) ' "$name" "$(($(date +%s) - since))"
+	done
 }
 
 # CI stops a make check at 90 min, and keeps only the last lines of its
@@ -72,25 +85,59 @@ if [ "$watch" -gt 0 ]; then
 		s=$!
 		wait $s
 		# make check itself was killed, or is between stages
-		kill -0 $$ 2>/dev/null && [ -r "$RES/running" ] || exit 0
-		read -r name since < "$RES/running" || exit 0
+		kill -0 $$ 2>/dev/null || exit 0
+		now=$(running_now)
+		[ -n "$now" ] || exit 0
 		echo
-		echo "make check has run $((watch / 60)) min; now in stage $name for $(($(date +%s) - since)) s, after:"
+		echo "make check has run $((watch / 60)) min; now in stage(s) ${now% }, after:"
 		compact_times
 	) &
 	watcher=$!
 	trap 'kill $watcher 2>/dev/null' EXIT
 fi
 
-# The unit tests run on a copy of the tree without build/ and .git, as
-# the selfcheck's mutants do; when they pass there, the selfcheck need not
-# run them on such a copy again before its mutations.
-log "the harness's own unit tests"
-unit_ok=
-step unit "harness unit tests (python3 -m unittest, on a copy of the tree)" 700 \
-	python3 -m harness.selfcheck --unit && unit_ok=1
-step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 1200 \
-	python3 -m harness.selfcheck ${unit_ok:+--no-baseline}
+# lane NAME 'STAGE...' CMD...: run CMD, which runs those stages, in the
+# background, next to the stages after it; the output goes to
+# build/results/NAME.log, which join_lanes prints at the end.
+lanes=()
+lane() {
+	local name=$1 s
+	for s in $2; do : > "$RES/pending-$s"; done
+	shift 2
+	log "$name runs in the background (its output follows at the end)"
+	( "$@" ) > "$RES/$name.log" 2>&1 &
+	lanes+=("$name $!")
+}
+# join_lanes: wait for each lane and print its output. A stage of a lane
+# that never wrote its row in stages.tsv (the lane died) is a failure.
+join_lanes() {
+	local l name pid f
+	for l in "${lanes[@]}"; do
+		read -r name pid <<< "$l"
+		wait "$pid"
+		log "$name (ran in the background): its output"
+		cat "$RES/$name.log"
+	done
+	for f in "$RES"/pending-*; do
+		[ -e "$f" ] || continue
+		printf '%s\t125\t0\t\n' "${f##*/pending-}" >> "$STAGES"
+		rm -f "$f" "$RES/running-${f##*/pending-}"
+	done
+}
+
+# The harness's own unit tests, next to the builds (deps and source wait
+# on the network and the disk, make on its links). They run on a copy of
+# the tree without build/ and .git, as the selfcheck's mutants do; when
+# they pass there, the selfcheck need not run them on such a copy again
+# before its mutations.
+unit_tests() {
+	local unit_ok=
+	step unit "harness unit tests (python3 -m unittest, on a copy of the tree)" 700 \
+		python3 -m harness.selfcheck --unit && unit_ok=1
+	step unit-mutants "harness unit tests kill every harness mutation (python3 -m harness.selfcheck)" 1200 \
+		python3 -m harness.selfcheck ${unit_ok:+--no-baseline}
+}
+lane unit "unit unit-mutants" unit_tests
 builds_ok=1
 step deps "step deps" 1800 "$TOP/setup/deps.sh" &&
 step source "step source" 1800 "$TOP/setup/source.sh" &&
@@ -131,12 +178,15 @@ if [ -n "$builds_ok" ]; then
 		stage debug debug.results 3600 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
 			--name debug --faults --mem 1G $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
 fi
+# Not beside the test VMs: with the builds and hygiene beside them at
+# SCHED_IDLE, the VM stages took twice as long (2026-12-04, README)
 log "series hygiene"
 stage hygiene hygiene.results 3600 "$TOP/scripts/hygiene.sh"
+join_lanes
 
 echo
 echo "Stage times:"
-printf '  %s\n' "${times[@]}"
+awk -F'\t' '{ printf "  %-11s %5ss%s\n", $1, $3, ($2 != 0 ? "  FAILED (exit " $2 ")" : "") }' "$STAGES"
 for f in summary.txt debug-summary.txt; do
 	[ -f "$RES/$f" ] && { echo; cat "$RES/$f"; }
 done

@@ -30,10 +30,20 @@ echo "$(basename "$0") $*" >> "$(dirname "$0")/../calls.log"
 res() { printf '%s\\t%s\\t\\n' "${2:-pass}" "$1 stub" > "$(dirname "$0")/../build/results/$1.results"; }
 """
 
-# the selfcheck logs how it was called; its --unit run fails with STUB_UNIT_RC
-SELFCHECK = """import os, sys
-with open(os.path.join(os.path.dirname(__file__), "../calls.log"), "a") as f:
+# the selfcheck logs how it was called; its --unit run fails with
+# STUB_UNIT_RC, and with STUB_UNIT_WAIT when build-selftests.sh has not run
+# within 20 s (the unit tests run next to the builds, not before them)
+SELFCHECK = """import os, sys, time
+calls = os.path.join(os.path.dirname(__file__), "../calls.log")
+with open(calls, "a") as f:
     f.write(" ".join(["selfcheck"] + sys.argv[1:]) + "\\n")
+if os.environ.get("STUB_UNIT_WAIT") and "--unit" in sys.argv:
+    for _ in range(200):
+        if "build-selftests.sh" in open(calls).read():
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit(1)
 sys.exit(int(os.environ.get("STUB_UNIT_RC", "0")) if "--unit" in sys.argv else 0)
 """
 
@@ -114,6 +124,24 @@ class CheckStages(unittest.TestCase):
         self.assertEqual(stages["debug-kern"], "2")
         self.assertNotIn("debug", stages)
         self.assertIn("FAILED", p.stdout)
+
+    def test_the_unit_tests_run_next_to_the_builds_and_their_output_is_printed(self):
+        p, stages = self.check(STUB_UNIT_WAIT="1")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual((stages["unit"], stages["unit-mutants"], stages["kernel"]), ("0", "0", "0"))
+        self.assertIn("unit (ran in the background): its output", p.stderr)
+
+    def test_a_lane_that_dies_fails_its_stages(self):
+        # the unit lane dies in its first stage: its second never starts
+        with open(os.path.join(self.dir, "harness/selfcheck.py"), "w") as f:
+            f.write("import os, signal\nos.kill(int(open('/proc/%d/stat' % os.getppid()).read().split()[3]), "
+                    "signal.SIGKILL)\n" + SELFCHECK)
+        p, stages = self.check()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(stages["unit"], "125")
+        self.assertEqual(stages["unit-mutants"], "125")
+        self.assertIn("stage unit-mutants", p.stdout)
+        self.assertEqual(stages["hygiene"], "0")
 
     def test_a_stage_without_results_is_a_failure(self):
         # the matrix exits 0 but writes no results file
