@@ -10,6 +10,11 @@
 # its results file; the verdict (harness/results.py) counts a stage that
 # failed without a failed result, or wrote none, as a failure of its own.
 # Prints a per-stage time table and ends with 'N passed, N failed, N skipped'.
+# The whole script is one block, which bash reads before it runs any of it:
+# bash reads a plain script as it goes, so an edit of this file in place
+# during a run (an editor, a patch) made a run of session 26 start its
+# debug stage a second time.
+{
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
@@ -194,3 +199,4 @@ echo
 compact_times
 [ -z "${watcher:-}" ] || { kill "$watcher" 2>/dev/null; wait "$watcher"; }
 exec python3 -m harness.results verdict "$RES"
+}

@@ -13,7 +13,10 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 # Every command check.sh runs, by path; each appends its name to calls.log
 # and, for a stage, writes the results file check.sh expects of it.
 STUBS = {
-    "setup/deps.sh": "", "setup/source.sh": "", "setup/build-selftests.sh": "",
+    # STUB_EDIT_CHECK: check.sh is edited in place (same inode) while it runs
+    "setup/deps.sh": '[ -z "${STUB_EDIT_CHECK:-}" ] || { c=$(dirname "$0")/../scripts/check.sh; '
+                     '{ printf "#%.0s" $(seq 300); echo; cat "$c"; } > "$c.tmp"; cat "$c.tmp" > "$c"; }',
+    "setup/source.sh": "", "setup/build-selftests.sh": "",
     "setup/bochs-deps.sh": "",
     "setup/build-kernel.sh": 'case "$1" in *obj-debug) exit "${STUB_DEBUG_RC:-0}";; esac',
     "scripts/vm.py": "",
@@ -70,10 +73,10 @@ class CheckStages(unittest.TestCase):
                 f.write(PRELUDE + body + "\n")
             os.chmod(p, 0o755)
 
-    def check(self, **env):
+    def check(self, timeout=120, **env):
         e = dict(os.environ, SLOTZAP_CHECK_WATCH="0", **env)
         p = subprocess.run(["bash", os.path.join(self.dir, "scripts/check.sh")], env=e,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=timeout)
         with open(os.path.join(self.dir, "build/results/stages.tsv")) as f:
             stages = {line.split("\t")[0]: line.split("\t")[1] for line in f}
         return p, stages
@@ -103,6 +106,16 @@ class CheckStages(unittest.TestCase):
         self.assertEqual(calls, ["selfcheck --unit", "selfcheck"])
         self.assertEqual(stages["unit"], "1")
         self.assertNotEqual(p.returncode, 0)
+
+    def test_an_edit_of_check_sh_while_it_runs_changes_nothing(self):
+        # read as it goes, the shifted script runs stages again, or never ends
+        p, stages = self.check(timeout=40, STUB_EDIT_CHECK="1")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.dir, "build/results/stages.tsv")) as f:
+            names = [line.split("\t")[0] for line in f]
+        self.assertEqual(sorted(names), sorted(set(names)))
+        self.assertEqual(len(names), len(stages))
+        self.assertEqual(p.stdout.splitlines()[-1], "%d passed, 0 failed, 0 skipped" % len(stages))
 
     def test_a_failed_stage_fails_the_check(self):
         p, stages = self.check(STUB_HYGIENE="fail")
