@@ -38,7 +38,7 @@ stage() {
 	local name=$1 rfile=$2 tmo=$3 start rc=0
 	shift 3
 	start=$(date +%s)
-	printf '%s %s\n' "$start" "$rfile" > "$RES/running-$name"
+	echo "$start" > "$RES/running-$name"
 	timeout -k 60 "$tmo" "$@" || rc=$?
 	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - start))" "$rfile" >> "$STAGES"
 	rm -f "$RES/running-$name" "$RES/pending-$name"
@@ -69,9 +69,9 @@ compact_times() {
 
 # running_now: the stages that run now, each with its seconds so far
 running_now() {
-	local f name since rest
+	local f name since
 	for f in "$RES"/running-*; do
-		[ -r "$f" ] && read -r since rest < "$f" || continue
+		[ -r "$f" ] && read -r since < "$f" || continue
 		name=${f##*/running-}
 		printf '%s (%s s) ' "$name" "$(($(date +%s) - since))"
 	done
