@@ -253,9 +253,10 @@ tree_from_debian() {
 	top=$(tar -tJf "$tarball" 2>/dev/null | head -1 | cut -d/ -f1 || true)
 	[ -n "$top" ] || die "cannot list $tarball"
 	# the series' headers besides the three directories (tar fails on a
-	# name given twice or not in the archive)
+	# name given twice or not in the archive); xz on every CPU, as in
+	# base_tree (lib.sh)
 	paths=("${CHANGED_HEADERS[@]}")
-	timed "extract $v" tar -xJf "$tarball" -C "$work" --strip-components=1 \
+	timed "extract $v" tar -I "xz -T$NPROC" -xf "$tarball" -C "$work" --strip-components=1 \
 		"$top/arch/x86/kvm" "$top/virt/kvm" "$top/$I915" "${paths[@]/#/$top/}" ||
 		die "cannot extract KVM's sources from $tarball"
 	for f in "${CHANGED_HEADERS[@]}"; do
