@@ -186,8 +186,8 @@ if [ -n "$builds_ok" ]; then
 	# then make faults' fail-nth sweep of the memslot ioctls and its
 	# kmemleak scan (matrix.py --faults); the sweep's results
 	# 'faults WHAT@CONFIG' go to debug.results, 13 per configuration. The
-	# three VMs run at once: one at a time, each kept 1.2-1.3 of the 2 CPUs
-	# busy (2026-12-06: 822 s for the three).
+	# three VMs run at once: one after another, they kept 1.4 of the 2 CPUs
+	# busy on average (2026-12-06: 771 s for the three).
 	log "debug kernel (KASAN, lockdep, list/VM/RCU checks, fault injection, kmemleak): the memslot tests, then the fail-nth sweep, in every MMU configuration"
 	step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
 			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
