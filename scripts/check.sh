@@ -103,37 +103,31 @@ fi
 
 # lane NAME 'STAGE...' CMD...: run CMD, which runs those stages, in the
 # background, next to the stages after it; the output goes to
-# build/results/NAME.log, which join_lanes prints.
+# build/results/NAME.log, which join_lanes prints at the end.
 lanes=()
 lane() {
-	local name=$1 stages=$2 s
-	for s in $stages; do : > "$RES/pending-$s"; done
+	local name=$1 s
+	for s in $2; do : > "$RES/pending-$s"; done
 	shift 2
-	log "$name runs in the background (its output follows when it is joined)"
+	log "$name runs in the background (its output follows at the end)"
 	( "$@" ) > "$RES/$name.log" 2>&1 &
-	lanes+=("$name $! $stages")
+	lanes+=("$name $!")
 }
-# join_lanes [NAME...]: wait for those lanes (default: every one left) and
-# print each one's output. A stage of a lane that never wrote its row in
-# stages.tsv (the lane died) is a failure.
+# join_lanes: wait for each lane and print its output. A stage of a lane
+# that never wrote its row in stages.tsv (the lane died) is a failure.
 join_lanes() {
-	local l name pid stages s left=()
+	local l name pid f
 	for l in "${lanes[@]}"; do
-		read -r name pid stages <<< "$l"
-		if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then
-			left+=("$l")
-			continue
-		fi
+		read -r name pid <<< "$l"
 		wait "$pid"
 		log "$name (ran in the background): its output"
 		cat "$RES/$name.log"
-		for s in $stages; do
-			[ -e "$RES/pending-$s" ] || continue
-			printf '%s\t125\t0\t\n' "$s" >> "$STAGES"
-			rm -f "$RES/pending-$s" "$RES/running-$s"
-		done
 	done
-	lanes=("${left[@]}")
+	for f in "$RES"/pending-*; do
+		[ -e "$f" ] || continue
+		printf '%s\t125\t0\t\n' "${f##*/pending-}" >> "$STAGES"
+		rm -f "$f" "$RES/running-${f##*/pending-}"
+	done
 }
 
 # The harness's own unit tests, next to the builds (deps and source wait
@@ -165,13 +159,10 @@ if [ -n "$builds_ok" ]; then
 		'grep -qw svm /proc/cpuinfo && test -c /dev/kvm && grep -q . /sys/module/kvm_amd/parameters/npt'
 	log "KVM selftest matrix"
 	stage matrix matrix.results 5700 "$TOP/scripts/matrix.py" --check
-	# The QEMU guests next to the KUT subset: each kept 1.0 and 1.3 of the
-	# 2 CPUs busy on its own (2026-12-06: 136 s and 268 s one after the other).
 	log "real QEMU guests (SeaBIOS + Linux, reboot) with the quirk on and off"
-	lane qemu "qemu" stage qemu qemu.results 1800 "$TOP/scripts/qemu-guests.sh"
+	stage qemu qemu.results 1800 "$TOP/scripts/qemu-guests.sh"
 	log "kvm-unit-tests subset (tests/kut-check): one configuration, quirk on and off"
 	stage kut kut.results 1500 "$TOP/scripts/kut.sh" check
-	join_lanes qemu
 	log "Intel VMX with EPT under Bochs: the memslot tests in three MMU configurations"
 	step intel-deps "Intel: Bochs packages" 900 "$TOP/setup/bochs-deps.sh" &&
 		stage intel intel.results 1800 "$TOP/scripts/intel-matrix.py"
@@ -182,20 +173,22 @@ if [ -n "$builds_ok" ]; then
 		stage debmod-test debian-modules.results 1800 "$TOP/tests/debian-modules-test.sh"
 		stage dkms-remove dkms-remove.results 600 "$TOP/tests/debian-dkms-test.sh" remove
 	fi
-	# One boot of the debug kernel per configuration: tests/debug-tests,
-	# then make faults' fail-nth sweep of the memslot ioctls and its
-	# kmemleak scan (matrix.py --faults); the sweep's results
-	# 'faults WHAT@CONFIG' go to debug.results, 13 per configuration. The
-	# three VMs run at once: one after another, they kept 1.4 of the 2 CPUs
-	# busy on average (2026-12-06: 771 s for the three).
+	# One boot of the debug kernel per configuration (~85 s of TCG each):
+	# tests/debug-tests, then make faults' fail-nth sweep of the memslot
+	# ioctls and its kmemleak scan (matrix.py --faults); the sweep's results
+	# 'faults WHAT@CONFIG' go to debug.results, 13 per configuration.
 	log "debug kernel (KASAN, lockdep, list/VM/RCU checks, fault injection, kmemleak): the memslot tests, then the fail-nth sweep, in every MMU configuration"
 	step debug-kern "debug kernel build" 3600 "$TOP/setup/build-kernel.sh" "$OBJ_DEBUG" \
 			"$TOP/configs/kvm-test.config" "$TOP/configs/kvm-debug.config" &&
 		stage debug debug.results 3600 "$TOP/scripts/matrix.py" --kernel "$OBJ_DEBUG/arch/x86/boot/bzImage" \
-			--name debug --faults --mem 1G --jobs 3 $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
+			--name debug --faults --mem 1G $(sed -e 's/#.*//' "$TOP/tests/debug-tests")
 fi
 # Not beside the test VMs: with the builds and hygiene beside them at
-# SCHED_IDLE, the VM stages took twice as long (2026-12-04, README)
+# SCHED_IDLE, the VM stages took twice as long (2026-12-04, README). Nor
+# VMs beside VMs, though one alone keeps only 1.0-1.4 of the 2 CPUs busy:
+# the QEMU guests next to the KUT subset took 227 s and 407 s (136 s and
+# 268 s one after the other), and the debug stage's three VMs at once ran
+# memslot_zap_test 3.5 times slower, into its 120 s timeout (2026-12-06)
 log "series hygiene"
 stage hygiene hygiene.results 3600 "$TOP/scripts/hygiene.sh"
 join_lanes

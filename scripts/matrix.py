@@ -19,9 +19,7 @@ its results 'faults WHAT@CONFIG' go to the same results file.
 """
 
 import argparse
-import concurrent.futures
 import functools
-import multiprocessing
 import os
 import re
 import sys
@@ -242,51 +240,6 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False
     return results, wall
 
 
-def one_config(c, args, label):
-    """CONFIG's VM(s), then with --faults its sweep's results:
-    (results, wall, sweep results, sweep seconds)."""
-    print("==> matrix: %s (%s)%s" % (c, vm.mmu_configs()[c],
-                                     ", then the fail-nth sweep" if args.faults else ""), flush=True)
-    boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem)
-    table, wall = run_config(c, args.tests, args.timeout, args.kernel, label, boot, args.faults)
-    sweep, secs = None, 0
-    if args.faults:
-        sweep, secs = sweep_results(c, label)
-        print("".join("    %s %s: %s\n" % r for r in sweep), end="", flush=True)
-    return table, wall, sweep, secs
-
-
-def in_child(c, args, label, log):
-    """one_config() in a worker process, its output into LOG."""
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
-    return one_config(c, args, label)
-
-
-def run_at_once(configs, args, label):
-    """one_config() of every configuration, args.jobs of them at a time,
-    each in a process of its own (vm.py handles signals, which only a
-    main thread can); each one's output is printed when all are done, in
-    CONFIGS' order. A worker that dies fails the run (its exception)."""
-    print("==> matrix: %s, %d at once (the output of each follows when all are done)"
-          % (", ".join(configs), args.jobs), flush=True)
-    logs = {c: os.path.join(RESULTS, label[c] + ".log") for c in configs}
-    os.makedirs(RESULTS, exist_ok=True)
-    ctx = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-        futures = {c: pool.submit(in_child, c, args, label[c], logs[c]) for c in configs}
-        done = {}
-        for c in configs:
-            try:
-                done[c] = futures[c].result()
-            finally:
-                with open(logs[c], errors="replace") as f:
-                    print(f.read(), end="", flush=True)
-    return done
-
-
 def main():
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -302,8 +255,6 @@ def main():
     p.add_argument("--faults", action="store_true",
                    help="then, in the same VM, the fail-nth sweep of make faults (debug kernel only)")
     p.add_argument("--mem", help="the VMs' memory (vm.py --mem, default 4G)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="configurations whose VMs run at the same time (default 1)")
     args = p.parse_args()
     configs = args.configs.split(",")
     for c in configs:
@@ -316,14 +267,15 @@ def main():
         sys.exit("matrix: no kernel at %s; build it first (see README)" % args.kernel)
     label = {c: "%s-%s" % (args.name, c) if args.name else c for c in configs}
     table, walls, sweeps, sweep_secs = {}, {}, {}, {}
-    if args.jobs > 1:
-        done = run_at_once(configs, args, label)
-    else:
-        done = {c: one_config(c, args, label[c]) for c in configs}
     for c in configs:
-        table[c], walls[c], sweep, secs = done[c]
+        print("==> matrix: %s (%s)%s" % (c, vm.mmu_configs()[c],
+                                         ", then the fail-nth sweep" if args.faults else ""), flush=True)
+        boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem)
+        table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot,
+                                        args.faults)
         if args.faults:
-            sweeps[c], sweep_secs[c] = sweep, secs
+            sweeps[c], sweep_secs[c] = sweep_results(c, label[c])
+            print("".join("    %s %s: %s\n" % r for r in sweeps[c]), end="", flush=True)
 
     tests = []
     for c in configs:

@@ -1,12 +1,8 @@
 """scripts/matrix.py's VM-death handling, with a fake VM backend."""
-import argparse
-import contextlib
-import io
 import os
 import shutil
 import sys
 import tempfile
-import time
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -391,65 +387,6 @@ class Sweep(unittest.TestCase):
         res, secs = matrix.sweep_results("c", "c")
         self.assertEqual({n for st, n, _ in res if st == "fail"}, {"faults@c"})
         self.assertEqual(secs, 0)
-
-
-class AtOnce(unittest.TestCase):
-    """run_at_once(): every configuration's result comes back from its
-    worker, their VMs run at the same time, each one's output is printed
-    whole and in order, and a worker that fails fails the run."""
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir)
-        self.saved = matrix.RESULTS, matrix.one_config
-        self.addCleanup(self.restore)
-        matrix.RESULTS = self.dir
-        self.args = argparse.Namespace(jobs=3)
-
-    def restore(self):
-        matrix.RESULTS, matrix.one_config = self.saved
-
-    def fake(self, c, args, label):
-        # each waits (up to 20 s) until every configuration has started
-        open(os.path.join(self.dir, "started-" + c), "w").close()
-        for _ in range(200):
-            if len([f for f in os.listdir(self.dir) if f.startswith("started-")]) == 3:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("%s ran alone" % c)
-        if c == "svm-tdp-legacy" and os.environ.get("ATONCE_FAIL"):
-            raise RuntimeError("the worker of %s failed" % c)
-        print("output of %s, line 1" % c, flush=True)
-        print("output of %s, line 2" % c, flush=True)
-        return {"t": ("pass", "")}, 1.0, None, 0
-
-    def run_all(self):
-        matrix.one_config = self.fake
-        configs = ["svm-shadow", "svm-tdp-legacy", "svm-tdp-mmu"]
-        label = {c: "debug-" + c for c in configs}
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            try:
-                return matrix.run_at_once(configs, self.args, label), out.getvalue()
-            except RuntimeError as e:
-                return e, out.getvalue()
-
-    def test_the_configurations_run_at_once_and_print_in_order(self):
-        done, out = self.run_all()
-        self.assertEqual(sorted(done), ["svm-shadow", "svm-tdp-legacy", "svm-tdp-mmu"])
-        self.assertEqual(done["svm-tdp-mmu"], ({"t": ("pass", "")}, 1.0, None, 0))
-        lines = [l for l in out.splitlines() if l.startswith("output")]
-        self.assertEqual(lines, ["output of %s, line %d" % (c, n)
-                                 for c in ("svm-shadow", "svm-tdp-legacy", "svm-tdp-mmu") for n in (1, 2)])
-
-    def test_a_worker_that_fails_fails_the_run(self):
-        os.environ["ATONCE_FAIL"] = "1"
-        self.addCleanup(os.environ.pop, "ATONCE_FAIL")
-        done, out = self.run_all()
-        self.assertIsInstance(done, RuntimeError)
-        self.assertIn("the worker of svm-tdp-legacy failed", str(done))
-        self.assertIn("output of svm-shadow, line 2", out)
 
 
 if __name__ == "__main__":
