@@ -26,6 +26,13 @@ class NamedTest(unittest.TestCase):
         self.assertEqual(verdict, "killed")
         self.assertIn("(not by test_splat_before_any_test_is_the_boots)", what)
 
+    def test_every_mutation_names_a_test_or_has_a_test_file_of_its_own(self):
+        # otherwise it runs the whole suite up to its first failure: 25-28 s
+        # a mutation, where a named test takes under a second
+        mutations = [("harness/" + m[0],) + m[1:] for m in selfcheck.MUTATIONS] + selfcheck.SCRIPT_MUTATIONS
+        costly = [m[3] for m in mutations if not (len(m) > 4 and m[4]) and not selfcheck.tests_of(m[0])]
+        self.assertEqual(costly, [])
+
 
 def empty_tree(root):
     for d in ("harness", "harness/tests"):
