@@ -14,7 +14,10 @@ skips, and passes otherwise. It is lost when scripts/kut.sh had to write
 its line because a test VM died in it, or before it, or no result came back
 ("not ok 0 - T: the test VM died in it", "...: not run, ...", "...: no
 result ..."): that is worse than a failure, so a series that kills the VM
-in a test that also fails on the base is caught. A kernel splat in a test
+in a test that also fails on the base is caught. A test that reached its
+timeout ("T: timeout; duration=...") is a timeout, worse than a failure and
+better than a lost test: a series that hangs in a test the base ran to its
+end with failed checks is caught too. A kernel splat in a test
 VM is a failed result of its own, 'test-vm-splat'. guest/kut-run.sh adds a comment line for a test
 that failed, matched a platform signature of tests/platform-retries and then
 passed; such a test is flaky (counted apart, as make check counts a retried
@@ -37,7 +40,8 @@ into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
 MODE: on or off). The rule is "no worse than the base": a test is worse on
 the series when the base passed it (or skipped it, or has no result for it)
 and the series did not pass (or skip) it, or when the base failed it and
-the series lost it, in the same configuration. The report also fails when
+the series timed out or lost it (or the base timed out and the series lost
+it), in the same configuration. The report also fails when
 a run has no result for a test another run has (MISSING).
 
     python3 -m harness.kut report DIR [KNOWN]        table + worse list; exit 1 if worse
@@ -59,9 +63,11 @@ import sys
 
 LINE = re.compile(r"^(not )?ok \d+ - ([^:\s]+):?\s*(.*?)\s*$")
 FLAKY = re.compile(r"^# flaky (\S+) (.*?)\s*$")
-RANK = {"pass": 2, "flaky": 2, "known": 2, "skip": 2, "fail": 0, "lost": -1, "missing": -1}
+RANK = {"pass": 2, "flaky": 2, "known": 2, "skip": 2, "fail": 0, "timeout": -1, "lost": -2, "missing": -2}
 # the lines scripts/kut.sh writes for a test no test VM gave a verdict for
 LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
+# run_tests.sh's verdict for a test it stopped at its timeout (harness/kut_tap.py)
+TIMEOUT = re.compile(r"^timeout\b")
 
 
 def known_checks(text):
@@ -113,8 +119,11 @@ def parse_tap(text, known=None, config=None):
     for test, seen in lines.items():
         fails = [d for st, d in seen if st in ("fail", "lost")]
         lost = [d for st, d in seen if st == "lost"]
+        timeout = [d for d in fails if TIMEOUT.match(d)]
         if lost:
             out[test] = ("lost", lost[0])
+        elif timeout:
+            out[test] = ("timeout", "%d of %d checks failed, then %s" % (len(fails) - 1, len(seen), timeout[0]))
         elif fails and all(is_known(d, (known or {}).get(test, ()), config) for d in fails):
             out[test] = ("known", "%d of %d checks failed, each a known flaky one (tests/kut-known), first: %s"
                          % (len(fails), len(seen), fails[0]))
@@ -257,14 +266,14 @@ def table(runs):
     """Lines: one row per test, one column per (config, kernel/mode)."""
     cols = sorted(runs, key=lambda k: (k[1], k[0] != "base", k[2]))
     tests = sorted({t for res in runs.values() for t in res})
-    width = max([len("test")] + [len(t) for t in tests]) + 2
+    width = max([len("= timeout")] + [len(t) for t in tests]) + 2
     head = ["test".ljust(width)] + ["%-27s" % ("%s %s%s" % (c, k, "" if k == "base" else " " + m))
                                     for k, c, m in cols]
     lines = ["".join(head).rstrip()]
     for t in tests:
         row = [t.ljust(width)] + ["%-27s" % runs[k].get(t, ("-", ""))[0] for k in cols]
         lines.append("".join(row).rstrip())
-    for st in ("pass", "flaky", "known", "fail", "skip", "lost"):
+    for st in ("pass", "flaky", "known", "fail", "timeout", "skip", "lost"):
         row = [("= " + st).ljust(width)] + ["%-27d" % sum(r[0] == st for r in runs[k].values()) for k in cols]
         lines.append("".join(row).rstrip())
     return lines
@@ -279,11 +288,11 @@ def results_lines(runs):
             continue
         for test, (st, detail) in sorted(res.items()):
             name = "kut %s@%s quirk=%s" % (test, config, mode)
-            if st in ("fail", "lost") and ("base", config, "on") in runs and (test, config, mode) not in bad:
+            if st in ("fail", "timeout", "lost") and ("base", config, "on") in runs and (test, config, mode) not in bad:
                 st, detail = "skip", "fails on the unpatched base too: " + detail
             elif st == "known":
                 st = "skip"
-            elif st == "lost":
+            elif st in ("timeout", "lost"):
                 st = "fail"
             lines.append("%s\t%s\t%s" % (st, name, detail))
     return lines

@@ -78,6 +78,8 @@ MUTATIONS = [
      "        if verdict == \"FAIL\" and abort:", "a guest shutdown after passed checks read as a pass",
      "test_checks_then_a_shutdown_fail"),
     ("kut.py", "        elif fails:", "        elif False:", "a failed KUT check read as a pass"),
+    ("kut.py", "        elif timeout:", "        elif False:", "a KUT test that hangs on the series ranks as the base's failure",
+     "test_a_timeout_is_worse_than_a_base_failure_and_better_than_a_lost_test"),
     ("kut.py", "        return 1 if bad or empty or gaps else 0", "        return 1 if bad or gaps else 0",
      "an empty KUT run passes the report"),
     ("kut.py", "                       and (expect is None or expect.get(current) == m.group(2)))",

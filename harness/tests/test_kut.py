@@ -29,7 +29,7 @@ class Parse(unittest.TestCase):
     def test_statuses(self):
         res = kut.parse_tap(TAP)
         self.assertEqual({t: s for t, (s, _) in res.items()},
-                         {"access": "pass", "emulator": "fail", "pku": "skip", "svm_npt": "fail",
+                         {"access": "pass", "emulator": "fail", "pku": "skip", "svm_npt": "timeout",
                           "memory": "pass"})
         self.assertEqual(res["pku"][1], "PKU not enabled")
         self.assertIn("timeout; duration=180s", res["svm_npt"][1])
@@ -59,10 +59,12 @@ class Parse(unittest.TestCase):
                             "not ok 0 - d: no result from its test VM (c)\n"
                             "not ok 1 - f: timeout; duration=180s\n")
         self.assertEqual({t: s for t, (s, _) in res.items()},
-                         {"a": "lost", "b": "lost", "c": "lost", "d": "lost", "f": "fail"})
+                         {"a": "lost", "b": "lost", "c": "lost", "d": "lost", "f": "timeout"})
 
     def test_flaky_marker_never_hides_a_failure(self):
         res = kut.parse_tap("not ok 1 - pku: timeout\n# flaky pku l1-state-in-l2 (run 2)\n")
+        self.assertEqual(res["pku"][0], "timeout")
+        res = kut.parse_tap("not ok 1 - pku: x\n# flaky pku l1-state-in-l2 (run 2)\n")
         self.assertEqual(res["pku"][0], "fail")
 
 
@@ -196,6 +198,27 @@ class Compare(unittest.TestCase):
         self.assertEqual([(t, b, s) for t, _, _, b, s, _ in kut.worse(runs)],
                          [("a", "lost", "fail"), ("test-vm-splat", "missing", "fail")])
 
+    def test_a_timeout_is_worse_than_a_base_failure_and_better_than_a_lost_test(self):
+        # svm in svm-tdp-mmu, 2026-12-06: the base failed 8 checks and ran to
+        # its end; the series with the quirk off reached the 600 s timeout
+        with tempfile.TemporaryDirectory() as d:
+            write_runs(d, {"base@c@on": "ok 1 - a: x\nnot ok 2 - a: y\nnot ok 3 - b: timeout; duration=60s\n",
+                           "series@c@on": "not ok 1 - a: y\nnot ok 2 - a: timeout; duration=60s\n"
+                                          "not ok 3 - b: y\n",
+                           "series@c@off": "not ok 1 - a: the test VM died in it\n"
+                                           "not ok 2 - b: the test VM died in it\n"})
+            runs = kut.load(d)
+        self.assertEqual(runs[("series", "c", "on")]["a"],
+                         ("timeout", "1 of 2 checks failed, then timeout; duration=60s"))
+        self.assertEqual([(t, m, b, s) for t, _, m, b, s, _ in kut.worse(runs)],
+                         [("a", "off", "fail", "lost"), ("b", "off", "timeout", "lost"),
+                          ("a", "on", "fail", "timeout")])
+        by = {n: s for s, n, _ in (l.split("\t") for l in kut.results_lines(runs))}
+        self.assertEqual(by["kut a@c quirk=on"], "fail")
+        # the base's timeout excuses a failure of the series, not a timeout
+        self.assertEqual(by["kut b@c quirk=on"], "skip")
+        self.assertEqual(kut.table(runs)[-3].split(), ["=", "timeout", "1", "0", "1"])
+
     def test_a_test_a_run_has_no_result_for_is_missing(self):
         self.assertEqual(kut.missing(self.runs), [("series@c@on", "d")])
         out = io.StringIO()
@@ -232,7 +255,7 @@ class Known(unittest.TestCase):
         self.assertEqual(kut.parse_tap(tap)["x2apic"][0], "fail")
         self.assertEqual(kut.parse_tap(tap + "not ok 3 - x2apic: TMCCT reset\n", self.KNOWN)["x2apic"][0], "fail")
         self.assertEqual(kut.parse_tap(tap + "not ok 3 - x2apic: timeout; duration=360s\n",
-                                       self.KNOWN)["x2apic"][0], "fail")
+                                       self.KNOWN)["x2apic"][0], "timeout")
         self.assertEqual(kut.parse_tap(tap + "not ok 0 - x2apic: the test VM died in it (c)\n",
                                        self.KNOWN)["x2apic"][0], "lost")
         self.assertEqual(kut.parse_tap("not ok 1 - xapic: nmi-after-sti\n", self.KNOWN)["xapic"][0], "fail")
@@ -284,7 +307,7 @@ class Table(unittest.TestCase):
         self.assertEqual(lines[0].index("c base"), lines[2].index("fail"))
         self.assertEqual([l.split() for l in lines[3:]],
                          [["=", "pass", "1"], ["=", "flaky", "0"], ["=", "known", "0"], ["=", "fail", "1"],
-                          ["=", "skip", "0"], ["=", "lost", "0"]])
+                          ["=", "timeout", "0"], ["=", "skip", "0"], ["=", "lost", "0"]])
 
 
 class Settings(unittest.TestCase):
