@@ -13,8 +13,8 @@ MUTANTS ?=
 
 # Debian's own programs first: the python3, QEMU and compilers that make deps
 # installs, not whatever a version manager put earlier in PATH. A pyenv shim
-# as python3 costs 0.5 s a start on these machines (Debian's: 0.05 s), and
-# make check starts python3 from shell scripts some hundreds of times.
+# as python3 costs 0.5 s a start on these machines (Debian's: 0.05 s), paid
+# by every python3 that make check's shell scripts and shebangs start.
 export PATH := /usr/sbin:/usr/bin:/sbin:/bin:$(PATH)
 
 .PHONY: upstream all deps source export rebase canary docs-check harness-test mutants kut kut-save kut-intel faults kernel selftests demo matrix hygiene vm check qemu-guests debian-modules debian-modules-test intel debug-kernel debug-matrix bench bench-compare bench-profile
