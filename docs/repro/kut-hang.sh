@@ -9,19 +9,28 @@
 # with a timeout of STALL seconds (default 60; pku takes 13-17 s; a
 # tests/kut-args line for TEST takes precedence), so a hang leaves
 # kut-run.sh's snapshot (3 s of kvm events, the QEMU threads' states) in
-# $OUT/kut-hang/TEST-MODE-RUN.logs/TEST.log.
+# $OUT/kut-hang/TEST-MODE-RUN.logs/TEST.log. ARGS (environment) replaces
+# the tests/kut-args line: the test then runs with STALL and its
+# test_args plus ARGS, e.g. one subtest of svm:
+#   ARGS='-pause_filter_test reg_corruption' STALL=150 CONFIG=svm-tdp-mmu \
+#       docs/repro/kut-hang.sh svm 3 'off on'
 # One line per run, a summary per mode.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 test=${1:-pku} runs=${2:-20} modes=${3:-on off} stall=${STALL:-60}
 out=${OUT:-/tmp}/kut-hang
 mkdir -p "$out"
+settings=()
+if [ -n "${ARGS:-}" ]; then
+	printf '%s\t%s\t%s\n' "$test" "$stall" "$ARGS" > "$out/settings"
+	settings=(-s "$out/settings")
+fi
 for mode in $modes; do
 	hangs=0 fails=0
 	for i in $(seq "$runs"); do
 		log=$out/$test-$mode-$i
 		start=$(date +%s)
-		SLOTZAP_KUT_TIMEOUT=${stall}s "$TOP/guest/kut-run.sh" -c "${CONFIG:-none}" "$mode" "$log.tap" "$test" \
+		SLOTZAP_KUT_TIMEOUT=${stall}s "$TOP/guest/kut-run.sh" -c "${CONFIG:-none}" "${settings[@]}" "$mode" "$log.tap" "$test" \
 			> "$log.out" 2>&1
 		ok=$(grep -c '^ok' "$log.tap" 2>/dev/null) bad=$(grep -c '^not ok' "$log.tap" 2>/dev/null)
 		ok=${ok:-0} bad=${bad:-0}
