@@ -191,6 +191,17 @@ vm_status() {   # scripts/vm.py's exit statuses
 	esac
 }
 
+# cpus_at_timeout FILE: ', vCPUs at the hang: ...' from vm.py's register
+# dump of a hung VM, nothing without one
+cpus_at_timeout() {
+	[ -f "$1" ] && [ -s "$1" ] || return 0
+	printf ', vCPUs at the hang: %s' "$(cd "$TOP" && python3 -c '
+import sys
+sys.path.insert(0, "scripts")
+import vm
+print(vm.where_cpus_were(open(sys.argv[1]).read()))' "$1" 2>&1 | tail -1)"
+}
+
 host() {
 	local out=$BUILD/vm/debian-modules res=$BUILD/results start rc f
 	local mods=${SLOTZAP_DEBIAN_MODULES:-$MODDIR}
@@ -241,12 +252,14 @@ host() {
 	fi
 	if [ $rc -ne 0 ] && ! grep -q '^fail' "$res/debian-modules.results"; then
 		# where the guest was: its last section, the last uptime it
-		# reported and the last console line
-		printf 'fail\tDebian modules VM test\tvm exit %s (%s) in "%s", guest uptime %ss, last line "%s"; see %s/console.log\n' \
+		# reported, the last console line and, when it hung, where its
+		# vCPU was (vm.py's register dump, summed up as vm.py does)
+		printf 'fail\tDebian modules VM test\tvm exit %s (%s) in "%s", guest uptime %ss, last line "%s"%s; see %s/console.log\n' \
 			"$rc" "$(vm_status "$rc")" \
 			"$(grep '^=== ' "$out/console.log" | tail -1 | sed 's/^=== //')" \
 			"$(cat "$out/heartbeat" 2>/dev/null || echo '?')" \
 			"$(grep -v '^[[:space:]]*$' "$out/console.log" | tail -1 | cut -c1-120)" \
+			"$(cpus_at_timeout "$out/cpus-at-timeout.txt")" \
 			"$out" >> "$res/debian-modules.results"
 	fi
 	echo
