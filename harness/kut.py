@@ -29,10 +29,10 @@ Other comment lines ('# start TEST', '# done TEST seconds=N') are ignored.
 
 A check that fails now and then on the unpatched base as well as on the
 series, for reasons that are not the series' (TCG's timing, say), is
-listed in tests/kut-known ('TEST[@CONFIG] CHECK REASON', the REASON with
-the evidence from both kernels). A test whose failed checks are all listed
-ones (by their whole name), in a configuration the line covers, and that
-lost no test VM, is 'known' on either kernel: neither worse nor better
+listed in tests/kut-known ('TEST[@CONFIG] CHECK REASON', CHECK in double
+quotes when it has spaces, the REASON with the evidence from both
+kernels). A test whose failed checks are all listed ones (by their whole
+name), in a configuration the line covers, and that lost no test VM, is 'known' on either kernel: neither worse nor better
 than a pass, and counted apart.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
@@ -68,24 +68,30 @@ RANK = {"pass": 2, "flaky": 2, "known": 2, "skip": 2, "fail": 0, "timeout": -1, 
 LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
 # run_tests.sh's verdict for a test it stopped at its timeout (harness/kut_tap.py)
 TIMEOUT = re.compile(r"^timeout\b")
+# a line of tests/kut-known: TEST[@CONFIG], CHECK ("quoted" or one word), REASON
+KNOWN_LINE = re.compile(r'(\S+)\s+(?:"([^"]+)"|([^"\s]\S*))\s+(\S.*)')
 
 
 def known_checks(text):
     """{test: [(check, config or None), ...]} of the text of tests/kut-known:
     lines 'TEST[@CONFIG] CHECK REASON', CHECK the failed check's name (its
-    text after any 'prefix: '), for CONFIG only when given; a line without
-    a REASON is a ValueError."""
+    text after any 'prefix: '), in double quotes when it has spaces, for
+    CONFIG only when given; lines that start with '#' are comments. A line
+    without a REASON, or with an empty or unclosed quoted CHECK, is a
+    ValueError."""
     out = {}
     for n, line in enumerate(text.splitlines(), 1):
-        words = line.split("#", 1)[0].split()
-        if not words:
+        line = line.strip()
+        if not line or line.startswith("#"):
             continue
-        if len(words) < 3:
-            raise ValueError("line %d: want 'TEST[@CONFIG] CHECK REASON', got: %s" % (n, line.strip()))
-        test, at, config = words[0].partition("@")
+        m = KNOWN_LINE.fullmatch(line)
+        if not m:
+            raise ValueError("line %d: want 'TEST[@CONFIG] CHECK REASON' (CHECK in double quotes if it has"
+                             " spaces), got: %s" % (n, line))
+        test, at, config = m.group(1).partition("@")
         if not test or at and not config:
-            raise ValueError("line %d: want TEST or TEST@CONFIG, got: %s" % (n, words[0]))
-        out.setdefault(test, []).append((words[1], config or None))
+            raise ValueError("line %d: want TEST or TEST@CONFIG, got: %s" % (n, m.group(1)))
+        out.setdefault(test, []).append((m.group(2) or m.group(3), config or None))
     return out
 
 

@@ -291,6 +291,23 @@ class Known(unittest.TestCase):
             with self.assertRaises(ValueError):
                 kut.known_checks(line)
 
+    def test_a_check_with_spaces_is_named_in_double_quotes_and_whole(self):
+        check = "TMCCT should not be reset to TMICT value"
+        known = kut.known_checks('x2apic@svm-shadow "%s" timing, seen on both kernels\n' % check)
+        self.assertEqual(known, {"x2apic": [(check, "svm-shadow")]})
+        tap = "ok 1 - x2apic: a\nnot ok 2 - x2apic: %s\n" % check
+        self.assertEqual(kut.parse_tap(tap, known, "svm-shadow")["x2apic"][0], "known")
+        self.assertEqual(kut.parse_tap(tap, known, "svm-tdp-mmu")["x2apic"][0], "fail")
+        self.assertEqual(kut.parse_tap("not ok 1 - x2apic: TMCCT should not be reset\n", known,
+                                       "svm-shadow")["x2apic"][0], "fail")
+        self.assertEqual(kut.parse_tap("not ok 1 - x2apic: TMCCT\n", known, "svm-shadow")["x2apic"][0], "fail")
+
+    def test_an_unclosed_or_empty_quoted_check_or_one_without_a_reason_is_an_error(self):
+        for line in ('x2apic "TMCCT should not be reset a reason\n', 'x2apic "" a reason\n',
+                     'x2apic "TMCCT should not be reset"\n', 'x2apic "TMCCT"reason\n'):
+            with self.assertRaises(ValueError, msg=line):
+                kut.known_checks(line)
+
     def test_the_projects_list_parses(self):
         with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                                "tests", "kut-known")) as f:
