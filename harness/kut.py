@@ -32,8 +32,9 @@ series, for reasons that are not the series' (TCG's timing, say), is
 listed in tests/kut-known ('TEST[@CONFIG] CHECK REASON', CHECK in double
 quotes when it has spaces, the REASON with the evidence from both
 kernels). A test whose failed checks are all listed ones (by their whole
-name), in a configuration the line covers, and that lost no test VM, is 'known' on either kernel: neither worse nor better
-than a pass, and counted apart.
+name), in a configuration the line covers, and that lost no test VM, is
+'known' on either kernel: neither worse nor better than a pass, and
+counted apart.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
