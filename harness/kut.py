@@ -71,15 +71,19 @@ LOST = re.compile(r"^(the test VM died in it|not run, |no result )")
 TIMEOUT = re.compile(r"^timeout\b")
 # a line of tests/kut-known: TEST[@CONFIG], CHECK ("quoted" or one word), REASON
 KNOWN_LINE = re.compile(r'(\S+)\s+(?:"([^"]+)"|([^"\s]\S*))\s+(\S.*)')
+# the CHECK of a tests/kut-known line that names TEST's hang, not a check
+KNOWN_HANG = "<timeout>"
 
 
 def known_checks(text):
     """{test: [(check, config or None), ...]} of the text of tests/kut-known:
     lines 'TEST[@CONFIG] CHECK REASON', CHECK the failed check's name (its
     text after any 'prefix: '), in double quotes when it has spaces, for
-    CONFIG only when given; lines that start with '#' are comments. A line
-    without a REASON, or with an empty or unclosed quoted CHECK, is a
-    ValueError."""
+    CONFIG only when given; lines that start with '#' are comments. CHECK
+    <timeout> (KNOWN_HANG) names the test's hang at its timeout instead: a
+    hang seen on both kernels, whose end on the base is now a timeout, now
+    a failure. A line without a REASON, or with an empty or unclosed quoted
+    CHECK, is a ValueError."""
     out = {}
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -104,7 +108,9 @@ def is_known(detail, checks, config):
 
 def parse_tap(text, known=None, config=None):
     """{test: (status, detail)} of one TAP file of guest/kut-run.sh; KNOWN,
-    the known flaky checks (known_checks) that apply in CONFIG."""
+    the known flaky checks (known_checks) that apply in CONFIG. A timeout
+    of a test whose hang KNOWN lists ranks as a failure: its failed checks
+    are still compared with the base's."""
     lines, flaky = {}, {}
     for line in text.splitlines():
         m = FLAKY.match(line)
@@ -129,6 +135,9 @@ def parse_tap(text, known=None, config=None):
         timeout = [d for d in fails if TIMEOUT.match(d)]
         if lost:
             out[test] = ("lost", lost[0])
+        elif timeout and is_known(KNOWN_HANG, (known or {}).get(test, ()), config):
+            out[test] = ("fail", "%d of %d checks failed, then %s, a known hang (tests/kut-known)"
+                         % (len(fails) - 1, len(seen), timeout[0]))
         elif timeout:
             out[test] = ("timeout", "%d of %d checks failed, then %s" % (len(fails) - 1, len(seen), timeout[0]))
         elif fails and all(is_known(d, (known or {}).get(test, ()), config) for d in fails):

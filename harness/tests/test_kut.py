@@ -308,6 +308,26 @@ class Known(unittest.TestCase):
             with self.assertRaises(ValueError, msg=line):
                 kut.known_checks(line)
 
+    def test_a_known_hang_ranks_its_timeout_as_a_failure_in_its_configuration_only(self):
+        known = kut.known_checks("debug@svm-tdp-legacy <timeout> the #UD loop, on both kernels\n")
+        self.assertEqual(known, {"debug": [(kut.KNOWN_HANG, "svm-tdp-legacy")]})
+        tap = "ok 1 - debug: a\nnot ok 2 - debug: b\nnot ok 3 - debug: timeout; duration=90s\n"
+        st, detail = kut.parse_tap(tap, known, "svm-tdp-legacy")["debug"]
+        self.assertEqual(st, "fail")
+        self.assertIn("a known hang", detail)
+        self.assertEqual(kut.parse_tap(tap, known, "svm-shadow")["debug"][0], "timeout")
+        # it excuses no check: the failed ones are still failures, and no
+        # hang of another test
+        self.assertEqual(kut.parse_tap("not ok 1 - debug: b\n", known, "svm-tdp-legacy")["debug"][0], "fail")
+        self.assertEqual(kut.parse_tap("not ok 1 - umip: timeout; duration=90s\n", known,
+                                       "svm-tdp-legacy")["umip"][0], "timeout")
+        # not worse than the base's failure, worse than its pass
+        series = kut.parse_tap(tap, known, "svm-tdp-legacy")
+        self.assertEqual(kut.worse({("base", "svm-tdp-legacy", "on"): {"debug": ("fail", "")},
+                                    ("series", "svm-tdp-legacy", "on"): series}), [])
+        self.assertEqual(len(kut.worse({("base", "svm-tdp-legacy", "on"): {"debug": ("pass", "")},
+                                        ("series", "svm-tdp-legacy", "on"): series})), 1)
+
     def test_the_projects_list_parses(self):
         with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                                "tests", "kut-known")) as f:
