@@ -7,12 +7,14 @@ In kvm-unit-tests' test_apic_change_mode, the guest reads TMCCT until it
 is at most half of TMICT (one-shot), switches LVTT to periodic, reads TMCCT
 (must be non-zero), prints that check's PASS line on the serial port, and
 reads TMCCT again: "TMCCT should not be reset to TMICT value" wants that
-last value below TMICT/2, i.e. the timer must not have reached 0 and
-reloaded in between. Per run (DIR/kut-tmcct/*.trace, kvm_msr events of
-TMCCT 0x839 and LVTT 0x832), prints the time the timer had left at the
-last read before the switch (left), the time from that read to the
-checked read (took), left minus took (margin: negative means the timer
-reloaded first), the checked value and whether the TAP failed the check.
+last value below TMICT/2. The timer reaches 0 'left' after the last read
+before the switch and then reloads TMICT every period P (TMICT ns); the
+checked read comes 'took' after that read. So the check passes if took <
+left, or if the phase of took - left in P, ((took - left) mod P) / P, is
+over 0.5 (the counter is back below TMICT/2). Per run (DIR/kut-tmcct/
+*.trace, kvm_msr events of TMCCT 0x839 and LVTT 0x832), prints left,
+took, that phase ('-' when took < left), the checked value and the TAP's
+verdict on the check.
 """
 import glob
 import os
@@ -55,6 +57,11 @@ def windows(evs):
     return out
 
 
+def phase(left, took):
+    """'%.2f' of ((took - left) mod TMICT) / TMICT, '-' if took < left."""
+    return "-" if took < left else "%.2f" % ((took - left) % TMICT / TMICT)
+
+
 def tap_verdict(tap):
     """'pass' or 'fail' as the TAP has the check, 'absent' (the guest died
     before it) or 'no TAP'."""
@@ -69,7 +76,7 @@ def tap_verdict(tap):
 
 
 def report(dirs):
-    lines = ["%-32s %9s %9s %10s %10s %s" % ("run", "left ms", "took ms", "margin ms", "checked", "TAP")]
+    lines = ["%-32s %9s %9s %6s %10s %s" % ("run", "left ms", "took ms", "phase", "checked", "TAP")]
     for d in dirs:
         traces = sorted(glob.glob(os.path.join(d, "kut-tmcct", "*.trace")))
         if not traces:
@@ -85,10 +92,10 @@ def report(dirs):
                 lines.append("%-32s no switch to periodic in the trace" % name)
             for left, took, val in found:
                 if took is None:
-                    lines.append("%-32s %9.3f %9s %10s %10s %s" % (name, left / 1e6, "-", "-", "-", verdict))
+                    lines.append("%-32s %9.3f %9s %6s %10s %s" % (name, left / 1e6, "-", "-", "-", verdict))
                 else:
-                    lines.append("%-32s %9.3f %9.3f %10.3f %#10x %s"
-                                 % (name, left / 1e6, took / 1e6, (left - took) / 1e6, val, verdict))
+                    lines.append("%-32s %9.3f %9.3f %6s %#10x %s"
+                                 % (name, left / 1e6, took / 1e6, phase(left, took), val, verdict))
     return lines
 
 

@@ -60,7 +60,13 @@ class TmcctWindow(unittest.TestCase):
                         "not ok 41 - x2apic: TMCCT should not be reset to TMICT value\n")
             lines = ktw.report([os.path.join(top, "tmcct-series")])
         self.assertEqual(lines[1].split(), ["tmcct-series/x2apic-on-1.trace", "4.981", "4.000",
-                                            "0.981", "0x80000", "fail"])
+                                            "-", "0x80000", "fail"])
+
+    def test_phase_in_the_period_after_the_timer_reached_zero(self):
+        self.assertEqual(ktw.phase(5000000, 4000000), "-")
+        self.assertEqual(ktw.phase(5000000, 5000000 + ktw.TMICT // 4), "0.25")
+        # 1.5 periods on: past the first reload, the counter below half again
+        self.assertEqual(ktw.phase(5000000, 5000000 + ktw.TMICT * 3 // 2), "0.50")
 
     def test_tap_verdict(self):
         with tempfile.TemporaryDirectory() as top:
