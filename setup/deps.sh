@@ -15,6 +15,10 @@ PKGS=(
 	busybox-static                            # initramfs of the nested QEMU guest (setup/build-l2.sh)
 	sudo                                      # nx_huge_pages_test.sh calls sudo
 	gnuplot-nox                               # make bench: build/bench/bench.png
+	dwarves                                   # pahole: Kconfig writes its version into every .config
+	                                          # (CONFIG_PAHOLE_VERSION), so it is here from the start,
+	                                          # not only once the Debian modules step installs it:
+	                                          # make kut keys its kept results on the .config
 )
 
 # The base and the Debian kernel headers at exactly the versions that
