@@ -36,7 +36,7 @@ mutants: selftests
 # kvm-unit-tests on the base and the series, quirk on and off, in every AMD
 # MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
 kut: selftests
-	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS=$(CONFIGS)) scripts/kut.sh run $(TESTS)
+	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS='$(CONFIGS)') scripts/kut.sh run $(TESTS)
 # What make kut kept, into docs/kut-results (commit it): make kut on another
 # machine with the same sources uses it instead of running those tests again
 kut-save:
