@@ -34,7 +34,8 @@ quotes when it has spaces, the REASON with the evidence from both
 kernels). A test whose failed checks are all listed ones (by their whole
 name), in a configuration the line covers, and that lost no test VM, is
 'known' on either kernel: neither worse nor better than a pass, and
-counted apart.
+counted apart. A line with CHECK <timeout> names a hang both kernels run
+into instead: the test's timeout there ranks as a failure.
 
 scripts/kut.sh writes one TAP file per kernel, configuration and quirk mode
 into a directory, named KERNEL@CONFIG@MODE.tap (KERNEL: base or series,
