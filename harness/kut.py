@@ -46,7 +46,8 @@ the series timed out or lost it (or the base timed out and the series lost
 it), in the same configuration. The report also fails when
 a run has no result for a test another run has (MISSING).
 
-    python3 -m harness.kut report DIR [KNOWN]        table + worse list; exit 1 if worse
+    python3 -m harness.kut report DIR [KNOWN]        table (with each run's seconds in its
+        tests, suite_seconds()) + worse list; exit 1 if worse
     python3 -m harness.kut results DIR FILE [KNOWN]  make check's results lines
         (KNOWN: the known flaky checks, tests/kut-known)
     python3 -m harness.kut settings ARGSFILE DEFAULT [TEST...]
@@ -192,6 +193,7 @@ def settings(text, test, default):
 
 START = re.compile(r"^# start (\S+)\s*$")
 DONE = re.compile(r"^# done (\S+) seconds=\d+(?: (.*?))?\s*$")
+SECONDS = re.compile(r"^# done \S+ seconds=(\d+)")
 
 
 def done_tail(seconds, args):
@@ -279,8 +281,22 @@ def missing(runs):
     return out
 
 
-def table(runs):
-    """Lines: one row per test, one column per (config, kernel/mode)."""
+def suite_seconds(directory):
+    """{(kernel, config, mode): seconds}: the sum of the tests' own times
+    ('# done TEST seconds=N', retries included) of each run in DIRECTORY,
+    i.e. a whole suite's time in its test VMs, without their boots."""
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".tap") or name.count("@") != 2:
+            continue
+        with open(os.path.join(directory, name), errors="replace") as f:
+            out[tuple(name[:-4].split("@"))] = sum(int(m.group(1)) for m in map(SECONDS.match, f) if m)
+    return out
+
+
+def table(runs, times=None):
+    """Lines: one row per test, one column per (config, kernel/mode); with
+    TIMES (suite_seconds()), a last row of each run's seconds."""
     cols = sorted(runs, key=lambda k: (k[1], k[0] != "base", k[2]))
     tests = sorted({t for res in runs.values() for t in res})
     width = max([len("= timeout")] + [len(t) for t in tests]) + 2
@@ -292,6 +308,9 @@ def table(runs):
         lines.append("".join(row).rstrip())
     for st in ("pass", "flaky", "known", "fail", "timeout", "skip", "lost"):
         row = [("= " + st).ljust(width)] + ["%-27d" % sum(r[0] == st for r in runs[k].values()) for k in cols]
+        lines.append("".join(row).rstrip())
+    if times is not None:
+        row = [("= seconds").ljust(width)] + ["%-27d" % times.get(k, 0) for k in cols]
         lines.append("".join(row).rstrip())
     return lines
 
@@ -331,7 +350,7 @@ def main(argv):
         runs = load(argv[1], read_known(argv[2] if len(argv) == 3 else None))
         if not runs:
             sys.exit("kut: no KERNEL@CONFIG@MODE.tap files in %s; run scripts/kut.sh first" % argv[1])
-        print("\n".join(table(runs)))
+        print("\n".join(table(runs, suite_seconds(argv[1]))))
         empty = ["%s@%s@%s" % k for k, res in sorted(runs.items()) if not res]
         for name in empty:
             print("EMPTY %s.tap: no test reported anything" % name)

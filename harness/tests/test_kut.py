@@ -346,6 +346,19 @@ class Table(unittest.TestCase):
                          [["=", "pass", "1"], ["=", "flaky", "0"], ["=", "known", "0"], ["=", "fail", "1"],
                           ["=", "timeout", "0"], ["=", "skip", "0"], ["=", "lost", "0"]])
 
+    def test_each_runs_seconds_are_its_tests_done_lines_summed(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "base@c@on.tap"), "w") as f:
+                f.write("# start a\nok 1 - a: x\n# done a seconds=30 timeout=180s\n"
+                        "# start b\nnot ok 2 - b: timeout; duration=600s\n# done b seconds=1207 timeout=600s\n"
+                        "ok 3 - c: seconds=99\n")
+            with open(os.path.join(d, "series@c@on.tap"), "w") as f:
+                f.write("# start a\nnot ok 0 - a: the test VM died in it\n")
+            times = kut.suite_seconds(d)
+            self.assertEqual(times, {("base", "c", "on"): 1237, ("series", "c", "on"): 0})
+            lines = kut.table(kut.load(d), times)
+        self.assertEqual(lines[-1].split(), ["=", "seconds", "1237", "0"])
+
 
 class Settings(unittest.TestCase):
     ARGS = """# comment
