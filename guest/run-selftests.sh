@@ -1,8 +1,10 @@
 #!/bin/bash
 # Run the installed KVM selftests and print KTAP, one result per test.
 # Runs inside the test VM (scripts/vm.py), but works on any host with KVM.
-#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [-s] [TEST...]
-# Tests default to build/selftests/install/tests.txt, in order.
+#   run-selftests.sh [-c CONFIG] [-o RESULTS_DIR] [-s] [-x FACTOR] [TEST...]
+# Tests default to build/selftests/install/tests.txt, in order. -x FACTOR
+# (a whole number) multiplies every test's timeout: make debug-matrix runs
+# the whole list on the debug kernel, about 3x slower than the test kernel.
 #
 # kselftest's run_kselftest.sh of 6.1 has one timeout per collection and no
 # per-test arguments; this runner adds what the matrix needs on TCG:
@@ -21,15 +23,18 @@ INST=$TOP/build/selftests/install
 config=none
 results=${OUT:-/tmp/selftest-results}
 scope=
-while getopts c:o:s opt; do
+scale=1
+while getopts c:o:sx: opt; do
 	case $opt in
 	c) config=$OPTARG ;;
 	o) results=$OPTARG ;;
 	s) scope=$TOP/tests/check-scope ;;
-	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [-s] [TEST...]" >&2; exit 2 ;;
+	x) scale=$OPTARG ;;
+	*) echo "usage: $0 [-c CONFIG] [-o RESULTS_DIR] [-s] [-x FACTOR] [TEST...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
+[[ $scale =~ ^[1-9][0-9]*$ ]] || { echo "run-selftests: -x takes a whole number of 1 or more, not '$scale'" >&2; exit 2; }
 default_timeout=$(sed -n 's/^timeout=//p' "$INST/settings" 2>/dev/null)
 default_timeout=${default_timeout:-120}
 
@@ -157,7 +162,7 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	read -r tmo args <<< "${targs[$t]:-}"
-	tmo=${tmo:-$default_timeout}
+	tmo=$((${tmo:-$default_timeout} * scale))
 	# leading VAR=value words go to the test's environment
 	envs=()
 	set -- $args

@@ -40,14 +40,16 @@ RESULTS = os.path.join(TOP, "build/results")
 MAX_BOOTS = 3
 
 
-def run_boot(config, tests, timeout, kernel, out, scoped=False, sweep=False, mem=None):
+def run_boot(config, tests, timeout, kernel, out, scoped=False, sweep=False, mem=None, scale=1):
     """One VM: run-selftests.sh with TESTS (all when empty) -> (status, tap).
 
     SCOPED (make check): tests/check-scope confines some tests to one
     configuration. SWEEP: then the fail-nth sweep (harness/faults.py).
-    MEM: the VM's memory (vm.py --mem)."""
-    cmd = ('guest/run-selftests.sh -c %s -o "$OUT" %s%s | tee "$OUT/results.tap"'
-           '; s=${PIPESTATUS[0]}' % (config, "-s " if scoped else "", " ".join(tests)))
+    MEM: the VM's memory (vm.py --mem). SCALE: every test's timeout times
+    this (run-selftests.sh -x)."""
+    cmd = ('guest/run-selftests.sh -c %s -o "$OUT" %s%s%s | tee "$OUT/results.tap"'
+           '; s=${PIPESTATUS[0]}' % (config, "-s " if scoped else "",
+                                     "-x %d " % scale if scale != 1 else "", " ".join(tests)))
     # --freeze: a triple fault of the test kernel leaves its vCPUs' registers
     argv = ["--config", config, "--out", out, "--kernel", kernel, "--timeout", str(timeout),
             "--freeze"]
@@ -255,7 +257,11 @@ def main():
     p.add_argument("--faults", action="store_true",
                    help="then, in the same VM, the fail-nth sweep of make faults (debug kernel only)")
     p.add_argument("--mem", help="the VMs' memory (vm.py --mem, default 4G)")
+    p.add_argument("--timeout-scale", type=int, default=1, metavar="N",
+                   help="every test's timeout times N (make debug-matrix: the debug kernel is slower)")
     args = p.parse_args()
+    if args.timeout_scale < 1:
+        p.error("--timeout-scale takes a whole number of 1 or more")
     configs = args.configs.split(",")
     for c in configs:
         if c not in vm.mmu_configs():
@@ -270,7 +276,8 @@ def main():
     for c in configs:
         print("==> matrix: %s (%s)%s" % (c, vm.mmu_configs()[c],
                                          ", then the fail-nth sweep" if args.faults else ""), flush=True)
-        boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem)
+        boot = functools.partial(run_boot, scoped=args.check, sweep=args.faults, mem=args.mem,
+                                 scale=args.timeout_scale)
         table[c], walls[c] = run_config(c, args.tests, args.timeout, args.kernel, label[c], boot,
                                         args.faults)
         if args.faults:

@@ -354,6 +354,13 @@ class Sweep(unittest.TestCase):
         self.fake_vm(125)
         self.assertEqual(self.boot(), 125)
 
+    def test_a_timeout_scale_reaches_the_runner_and_one_adds_nothing(self):
+        self.fake_vm(0, 0)
+        matrix.run_boot("c", ["a"], 100, "k", os.path.join(self.dir, "c"), scale=3)
+        self.assertIn("run-selftests.sh -c c -o \"$OUT\" -x 3 a |", self.argv[-1])
+        self.boot(sweep=False)
+        self.assertNotIn("-x", self.argv[-1])
+
     def test_without_the_sweep_nothing_changes(self):
         self.fake_vm(125, 0)
         self.assertEqual(self.boot(sweep=False), 125)
