@@ -303,6 +303,8 @@ SCRIPT_MUTATIONS = [
     ("scripts/hygiene.sh", "\t\t\t{ same=; break; }", "\t\t\t:",
      "hygiene builds build/linux's commits in place of the series'",
      "test_commits_that_are_not_the_series_keep_the_prefixes_in_the_worktree"),
+    ("Makefile", "CONFIG_CSV = $(subst $(space),$(comma),$(CONFIG_LIST))", "CONFIG_CSV = $(CONFIGS)",
+     "make passes CONFIGS apart by spaces to --configs", "test_options_get_them_comma_separated"),
 ]
 
 
