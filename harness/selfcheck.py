@@ -305,7 +305,7 @@ SCRIPT_MUTATIONS = [
      "test_commits_that_are_not_the_series_keep_the_prefixes_in_the_worktree"),
     ("Makefile", "CONFIG_CSV = $(subst $(space),$(comma),$(CONFIG_LIST))", "CONFIG_CSV = $(CONFIGS)",
      "make passes CONFIGS apart by spaces to --configs", "test_options_get_them_comma_separated"),
-    ("scripts/lib.sh", 'SRC=$(realpath -m "${SLOTZAP_KSRC:-$BUILD/linux}")', 'SRC=${SLOTZAP_KSRC:-$BUILD/linux}',
+    ("scripts/lib.sh", 'SRC=$(realpath -ms "${SLOTZAP_KSRC:-$BUILD/linux}")', 'SRC=${SLOTZAP_KSRC:-$BUILD/linux}',
      "a relative SLOTZAP_KSRC stays relative",
      "test_a_relative_tree_is_taken_from_where_the_command_started"),
 ]

@@ -4,8 +4,9 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$TOP/build
 # kernel tree: pristine base + series; SLOTZAP_KSRC overrides, relative to
-# where the command was started (made absolute: scripts cd elsewhere)
-SRC=$(realpath -m "${SLOTZAP_KSRC:-$BUILD/linux}")
+# where the command was started (made absolute, symlinks kept: scripts cd
+# elsewhere)
+SRC=$(realpath -ms "${SLOTZAP_KSRC:-$BUILD/linux}")
 OBJ_TEST=$BUILD/obj-test         # out-of-tree build of the test kernel
 OBJ_DEBUG=$BUILD/obj-debug       # the same plus configs/kvm-debug.config
 NPROC=$(nproc)

@@ -25,6 +25,13 @@ class KernelTree(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             self.assertEqual(src(d, "base/linux"), os.path.join(os.path.realpath(d), "base/linux"))
 
+    def test_an_absolute_tree_is_kept_as_given(self):
+        # symlinks too: paths built from TOP and SRC must keep agreeing
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "real"))
+            os.symlink("real", os.path.join(d, "link"))
+            self.assertEqual(src(TOP, os.path.join(d, "link")), os.path.join(d, "link"))
+
 
 if __name__ == "__main__":
     unittest.main()
