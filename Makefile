@@ -45,7 +45,7 @@ mutants: selftests
 # kvm-unit-tests on the base and the series, quirk on and off, in every AMD
 # MMU configuration (by hand; make check runs tests/kut-check). TESTS=... a subset.
 kut: selftests
-	$(if $(CONFIGS),SLOTZAP_KUT_CONFIGS='$(CONFIG_LIST)') scripts/kut.sh run $(TESTS)
+	$(if $(CONFIG_LIST),SLOTZAP_KUT_CONFIGS='$(CONFIG_LIST)') scripts/kut.sh run $(TESTS)
 # What make kut kept, into docs/kut-results (commit it): make kut on another
 # machine with the same sources uses it instead of running those tests again
 kut-save:
@@ -54,7 +54,7 @@ kut-save:
 # BASE=1 the base too. e.g. make kut-intel CONFIGS=vmx-tdp-mmu
 kut-intel: selftests
 	setup/bochs-deps.sh
-	scripts/intel-kut.py $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(if $(BASE),--base) $(TESTS)
+	scripts/intel-kut.py $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(if $(BASE),--base) $(TESTS)
 # Injected allocation failures in memslot updates on the debug kernel
 # (fail-nth), then kmemleak (tests/faults). e.g. make faults CONFIGS=svm-shadow
 faults: selftests
@@ -80,7 +80,7 @@ demo: selftests
 	scripts/demo.sh
 # e.g. make matrix CONFIGS=svm-shadow TESTS='set_memory_region_test smm_test'
 matrix: selftests
-	scripts/matrix.py $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(TESTS)
+	scripts/matrix.py $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(TESTS)
 hygiene: source
 	scripts/hygiene.sh
 # The debug kernel (configs/kvm-debug.config) and the whole matrix on it;
@@ -93,7 +93,7 @@ debug-kernel: source
 # test's timeout is 3x its own (dirty_log_test: 178 s of its 180 s alone,
 # svm-shadow, 2026-12-07; make check's debug stage sets its own).
 debug-matrix: debug-kernel selftests
-	scripts/matrix.py --kernel build/obj-debug/arch/x86/boot/bzImage --name debug --timeout 5400 --timeout-scale 3 $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(TESTS)
+	scripts/matrix.py --kernel build/obj-debug/arch/x86/boot/bzImage --name debug --timeout 5400 --timeout-scale 3 $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(TESTS)
 # e.g. make vm CONFIG=svm-shadow CMD='guest/run-selftests.sh -c svm-shadow smm_test'
 vm: selftests
 	@test -n "$(CMD)" || { echo "usage: make vm CONFIG=<name in tests/mmu-configs> CMD='command'"; exit 2; }
@@ -123,11 +123,11 @@ intel: selftests
 # Benchmark of memslot DELETE/MOVE, quirk on and off (not a test: never in make check),
 # e.g. make bench CONFIGS=svm-tdp-mmu BENCH_ARGS='--sweep reduced --reps 3'
 bench: selftests
-	scripts/bench.py $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(BENCH_ARGS)
+	scripts/bench.py $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(BENCH_ARGS)
 # The same on Debian's linux-source-6.12 too, with ratios ours/mainline
 bench-compare: selftests
-	scripts/bench.py --compare $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(BENCH_ARGS)
+	scripts/bench.py --compare $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(BENCH_ARGS)
 # Where the leaf-only DELETE and MOVE spend their time, ours against 6.12
 # (ftrace's function profiler; two more kernel builds), e.g. CONFIGS=svm-tdp-mmu
 bench-profile: selftests
-	scripts/bench-profile.py $(if $(CONFIGS),--configs $(CONFIG_CSV)) $(BENCH_ARGS)
+	scripts/bench-profile.py $(if $(CONFIG_LIST),--configs $(CONFIG_CSV)) $(BENCH_ARGS)

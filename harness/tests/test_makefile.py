@@ -27,7 +27,9 @@ class Configs(unittest.TestCase):
                       recipe("kut", "svm-shadow,svm-tdp-mmu", "scripts/kut.sh"))
 
     def test_none_is_every_one(self):
-        self.assertNotIn("--configs", recipe("matrix", "", "scripts/matrix.py"))
+        for configs in ("", ",", " , "):
+            self.assertNotIn("--configs", recipe("matrix", configs, "scripts/matrix.py"), repr(configs))
+            self.assertNotIn("SLOTZAP_KUT_CONFIGS", recipe("kut", configs, "scripts/kut.sh"), repr(configs))
 
 
 if __name__ == "__main__":
