@@ -308,6 +308,18 @@ SCRIPT_MUTATIONS = [
     ("scripts/lib.sh", 'SRC=$(realpath -ms "${SLOTZAP_KSRC:-$BUILD/linux}")', 'SRC=${SLOTZAP_KSRC:-$BUILD/linux}',
      "a relative SLOTZAP_KSRC stays relative",
      "test_a_relative_tree_is_taken_from_where_the_command_started"),
+    ("scripts/matrix.py", "        if rerun and n < MAX_BOOTS:", "        if False:",
+     "a death that proves the platform is not rerun",
+     "test_the_test_runs_again_first_and_is_flaky_when_it_passes"),
+    ("scripts/matrix.py", "        if rerun and n < MAX_BOOTS:", "        if rerun:",
+     "the last VM's death is rerun where no VM is left",
+     "test_not_in_the_last_vm"),
+    ("scripts/matrix.py", '                evidence += "\\n" + f.read()', "                pass",
+     "a rerun does not read the test's log for a violation",
+     "test_not_when_its_log_has_a_violation"),
+    ("tests/platform-retries", "EFLAGS: [0-9a-f]{5}[014589cd][0-9a-f]{2}", "EFLAGS: [0-9a-f]{8}",
+     "irq-if-clear matches an interrupt taken with IF set",
+     "test_not_with_interrupts_on"),
 ]
 
 

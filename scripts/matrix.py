@@ -8,7 +8,8 @@ parameters and runs guest/run-selftests.sh inside. Per configuration,
 build/results/CONFIG/ keeps results.tap, results.txt (test, status, detail),
 logs/TEST.log and console.log. A kernel splat fails the test that was
 running (or the boot). When the VM dies mid-run, the running test fails and
-a fresh VM runs the rest (see run_config(); its files are in CONFIG/bootN/).
+a fresh VM runs the rest (see run_config(); its files are in CONFIG/bootN/),
+the running test first when its console lines prove the platform.
 build/results/matrix.results has one line per test and configuration for
 `make check`; build/results/summary.txt the table.
 With --name NAME (e.g. another --kernel), results go to build/results/NAME-CONFIG/,
@@ -96,8 +97,8 @@ def sweep_results(config, label):
 def fault_signatures(bout, dump):
     """The platform signatures of the retry policy (tests/platform-retries)
     that the vCPUs' state at a triple fault of the VM in BOUT matches, DUMP
-    being vm.py --freeze's register dump: a diagnosis for the failure line.
-    None of them excuses a VM death (docs/platform-bugs.md §3)."""
+    being vm.py --freeze's register dump: a diagnosis for the failure line,
+    which excuses nothing (docs/platform-bugs.md §3)."""
     sysmap = ""
     try:
         with open(os.path.join(bout, "System.map"), errors="replace") as f:
@@ -110,6 +111,34 @@ def fault_signatures(bout, dump):
         return [s.id for s in sigs if retry.matched(s, evidence, sysmap)]
     except (OSError, ValueError, retry.PolicyError):
         return []
+
+
+def death_excused(bout, config, test, seen):
+    """(signature id, why) when TEST, which was running when the VM in BOUT
+    died or hung, may run again in a fresh VM: the retry policy
+    (tests/platform-retries) allows it on the console lines from TEST's
+    '# RUN' on together with TEST's own log, and no 'never' pattern matches
+    them. SEEN: the signatures of its earlier such deaths. Otherwise None:
+    a VM death proves nothing by itself (docs/platform-bugs.md §3)."""
+    try:
+        lines = splats.read(os.path.join(bout, "console.log"))
+        first, end = splats.running(lines, test)
+        if first == end:
+            return None
+        evidence = "\n".join(lines[first:end])
+        log = os.path.join(bout, "logs", test + ".log")
+        if os.path.exists(log):
+            with open(log, errors="replace") as f:
+                evidence += "\n" + f.read()
+        sysmap = ""
+        if os.path.exists(os.path.join(bout, "System.map")):
+            with open(os.path.join(bout, "System.map"), errors="replace") as f:
+                sysmap = f.read()
+        ok, sid, why = retry.decide(retry.load(), test, config, evidence, sysmap,
+                                    run=len(seen) + 1, seen=seen)
+    except (OSError, splats.Unjudgeable, retry.PolicyError):
+        return None
+    return (sid, why) if ok else None
 
 
 # smp_init() has brought up the CPUs; the initcalls (KVM's module_init
@@ -160,11 +189,16 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False
     BOOT(config, tests, timeout, kernel, out) runs one VM and returns (VM
     status, path of its KTAP). A kernel splat fails the test it is blamed
     on. When the VM dies before the runner reported every test, the test
-    that was running fails (a VM death is never retried: nothing tells a
-    series bug that kills the VM from the platform's), and the tests after
-    it run in a fresh VM. At a triple fault the failure names the vCPUs'
+    that was running fails (a VM death by itself tells a series bug that
+    kills the VM from the platform's by nothing), and the tests after it
+    run in a fresh VM. At a triple fault the failure names the vCPUs'
     RIP and CPL and the platform signatures their state matches
-    (fault_signatures()). At most MAX_BOOTS VMs per configuration.
+    (fault_signatures()). A test whose death the retry policy excuses on
+    its console lines and log (death_excused(): a signature that proves the
+    platform, e.g. an interrupt taken with IF clear) runs again first in
+    the fresh VM, as its retry line allows: flaky if it then passes, its
+    new result otherwise, with the death in the detail. At most MAX_BOOTS
+    VMs per configuration.
 
     Once per configuration, a VM that passed everything but splatted
     before the kernel ran its initcalls, so before any KVM code, runs again
@@ -174,6 +208,7 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False
     out = os.path.join(RESULTS, label)
     start = time.time()
     results, remaining, excused = {}, list(tests), None
+    reruns = {}     # test -> [(signature, boot, why)] of its excused deaths
     for n in range(1, MAX_BOOTS + 1):
         bout = out if n == 1 else os.path.join(out, "boot%d" % n)
         left = max(300, int(timeout - (time.time() - start)))
@@ -225,11 +260,21 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False
               flush=True)
         results.setdefault(died, ("fail", "%s while it ran; see %s" % (why, console)))
         remaining = missing[1:]
+        rerun = death_excused(bout, config, died, [sid for sid, _, _ in reruns.get(died, [])])
+        if rerun and n < MAX_BOOTS:
+            print("    %s: %s; %s runs again in a fresh VM" % (config, rerun[1], died), flush=True)
+            reruns.setdefault(died, []).append((rerun[0], n, results.pop(died)[1]))
+            remaining = [died] + remaining
         if not remaining:
             break
         if n == MAX_BOOTS:
             for t in remaining:
                 results.setdefault(t, ("fail", "not run: %s %d times" % (why, MAX_BOOTS)))
+    for t, deaths in reruns.items():
+        st, detail = results.get(t, ("fail", "not run again"))
+        before = "; ".join("boot %d: platform signature %s (tests/platform-retries): %s" % (b, sid, what)
+                           for sid, b, what in deaths)
+        results[t] = ("flaky" if st == "pass" else st, "%s; before, %s" % (detail, before))
     if excused and "boot" not in results:
         results["boot"] = ("flaky", "platform signature %s on boot %d, clean on boot %d: %s" % (
             excused[0], excused[2], excused[2] + 1, excused[1]))

@@ -208,6 +208,65 @@ class Deaths(MatrixCase):
         self.assertEqual(set(res), {"a", "b", "c", "d", "e"})
 
 
+IRQ_IF_CLEAR = text("console-irq-if-clear.log")
+
+
+class PlatformDeath(MatrixCase):
+    """A VM death whose console proves the platform (irq-if-clear: the test
+    kernel took a timer interrupt with IF clear) reruns the test once."""
+
+    def test_the_test_runs_again_first_and_is_flaky_when_it_passes(self):
+        fake = HungVM(1, ["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR),
+                                           (0, {"b": "ok", "c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], ["b", "c"])
+        self.assertEqual(res["b"][0], "flaky")
+        self.assertIn("boot 1: platform signature irq-if-clear", res["b"][1])
+        self.assertIn("spinlock recursion", res["b"][1])
+        self.assertEqual(res["c"][0], "pass")
+
+    def test_only_once(self):
+        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (124, {}, IRQ_IF_CLEAR),
+                                        (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[2], ["c"])
+        self.assertEqual(res["b"][0], "fail")
+        self.assertIn("before, boot 1: platform signature irq-if-clear", res["b"][1])
+
+    def test_a_rerun_that_fails_stays_a_failure(self):
+        fake = FakeVM(["a", "b"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"b": "not ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(res["b"][0], "fail")
+
+    def test_not_with_interrupts_on(self):
+        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR.replace("EFLAGS: 00000083", "EFLAGS: 00000283")),
+                                        (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], ["c"])
+        self.assertEqual(res["b"][0], "fail")
+
+    def test_not_when_its_log_has_a_violation(self):
+        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
+
+        def boot(config, tests, timeout, kernel, out):
+            r = fake(config, tests, timeout, kernel, out)
+            os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+            with open(os.path.join(out, "logs", "b.log"), "w") as f:
+                f.write("memory of a deleted memslot changed after DELETE\n")
+            return r
+        res = self.run_config(boot)
+        self.assertEqual(fake.calls[1], ["c"])
+        self.assertEqual(res["b"][0], "fail")
+
+    def test_not_in_the_last_vm(self):
+        fake = FakeVM(["a", "b", "c", "d"], [(125, {}, ""), (125, {}, ""), (124, {}, IRQ_IF_CLEAR)])
+        res = self.run_config(fake)
+        self.assertEqual(len(fake.calls), matrix.MAX_BOOTS)
+        self.assertEqual(res["c"][0], "fail")
+        self.assertIn("spinlock recursion", res["c"][1])
+        self.assertNotIn("irq-if-clear", res["c"][1])
+
+
 class EarlyBootSplat(MatrixCase):
     """A splat before the CPUs came up: the VM runs again, once
     (tests/platform-retries, pre-initcall-splat)."""
