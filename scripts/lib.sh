@@ -125,6 +125,31 @@ debian_abi() {
 	echo "$abi-amd64"
 }
 
+# The KVM selftests of $SRC, built out of tree against the test kernel's
+# UAPI headers (make selftests). kvmmake ARGS...: make in their directory
+# with those paths; kvmvar NAME: a variable of their Makefile.
+KVM_DIR=$SRC/tools/testing/selftests/kvm
+KVM_OUT=$BUILD/selftests/kvm
+kvmmake() {
+	make -C "$KVM_DIR" OUTPUT="$KVM_OUT" LINUX_HDR_PATH="$OBJ_TEST/usr/include/" \
+		KHDR_INCLUDES="-isystem $OBJ_TEST/usr/include" "$@"
+}
+kvmvar() { kvmmake -s --no-print-directory --eval 'print-%: ; @echo $($*)' "print-$1"; }
+
+# build_selftest SOURCE BINARY: one selftest-style C file built against the
+# selftest library that make selftests built (-Werror), e.g. the harness's
+# own tests under tests/.
+build_selftest() {
+	local src out cflags objs
+	[ -f "$KVM_OUT/lib/assert.o" ] || die "no selftest library in $KVM_OUT; run 'make selftests' first"
+	src=$(realpath -m "$1") out=$(realpath -m "$2")
+	cflags=$(kvmvar CFLAGS) objs=$(kvmvar LIBKVM_OBJS)
+	# CFLAGS' -I$(<D) is empty outside a rule: name its directories again
+	(cd "$KVM_DIR" && gcc $cflags -Iinclude -Iinclude/x86_64 -Ix86_64 -Werror $(kvmvar LDFLAGS) \
+		-o "$out" "$src" $objs $(kvmvar LDLIBS)) ||
+		die "$1 does not build against the series' selftest library"
+}
+
 need_source() {
 	[ -e "$SRC/.git" ] || die "no kernel tree at $SRC; run 'make source' first"
 }

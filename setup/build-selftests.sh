@@ -8,9 +8,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-OUT=$BUILD/selftests/kvm
+OUT=$KVM_OUT
 INST=$BUILD/selftests/install
-KVM_DIR=$SRC/tools/testing/selftests/kvm
 HDR=$OBJ_TEST/usr/include
 need_source
 [ -f "$OBJ_TEST/.config" ] || die "build/obj-test is not configured; run 'make kernel' first"
@@ -28,11 +27,6 @@ if [ "$(cat "$OUT/.headers.stamp" 2>/dev/null)" != "$hstamp" ]; then
 fi
 mkdir -p "$OUT"
 
-kvmmake() {
-	make -C "$KVM_DIR" OUTPUT="$OUT" LINUX_HDR_PATH="$HDR/" \
-		KHDR_INCLUDES="-isystem $HDR" "$@"
-}
-
 log "building tools/testing/selftests/kvm into $OUT (-j$NPROC)"
 rc=0
 build_all() { kvmmake -j"$NPROC" -k all > "$BUILD/selftests/build.log" 2>&1; }
@@ -40,8 +34,7 @@ timed "selftests build" build_all || rc=$?
 echo "$hstamp" > "$OUT/.headers.stamp"
 
 # What the Makefile says the x86_64 tests are (kselftest's own lists).
-var() { kvmmake -s --no-print-directory --eval 'print-%: ; @echo $($*)' "print-$1"; }
-progs=$(var TEST_GEN_PROGS) extended=$(var TEST_GEN_PROGS_EXTENDED) scripts=$(var TEST_PROGS)
+progs=$(kvmvar TEST_GEN_PROGS) extended=$(kvmvar TEST_GEN_PROGS_EXTENDED) scripts=$(kvmvar TEST_PROGS)
 
 rm -rf "$INST"
 mkdir -p "$INST"
@@ -73,17 +66,9 @@ fi
 # in the series): tests/flush's yield-flush test joins tests.txt and runs in
 # the matrix; tests/faults' fail-nth sweep needs the debug kernel's fault
 # injection and runs in make faults only.
-build_own() {
-	local src=$1 cflags objs
-	cflags=$(var CFLAGS) objs=$(var LIBKVM_OBJS)
-	# CFLAGS' -I$(<D) is empty outside a rule: name its directories again
-	(cd "$KVM_DIR" && gcc $cflags -Iinclude -Iinclude/x86_64 -Werror $(var LDFLAGS) \
-		-o "$INST/$(basename "$src" .c)" "$TOP/$src" $objs $(var LDLIBS)) ||
-		die "$src does not build against the series' selftest library"
-}
 if [ "$(git -C "$SRC" rev-list --count base..HEAD)" -gt 0 ]; then
-	build_own tests/faults/memslot_failnth_test.c
-	build_own tests/flush/memslot_yield_flush_test.c
+	build_selftest "$TOP/tests/faults/memslot_failnth_test.c" "$INST/memslot_failnth_test"
+	build_selftest "$TOP/tests/flush/memslot_yield_flush_test.c" "$INST/memslot_yield_flush_test"
 	echo memslot_yield_flush_test >> "$INST/tests.txt"
 fi
 # The preload library that disables KVM_X86_QUIRK_SLOT_ZAP_ALL in any VMM,

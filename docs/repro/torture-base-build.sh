@@ -10,23 +10,12 @@
 #       'TORTURE=$PWD/build/vm/memslot_torture_test-base docs/repro/torture-runs.sh 10 -t 50 -n 10000 -v 2 -g -m on'
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
-KVM_DIR=$SRC/tools/testing/selftests/kvm
-HDR=$OBJ_TEST/usr/include
-OUT=$BUILD/selftests/kvm
 src=$KVM_DIR/x86_64/memslot_torture_test.c
-[ -f "$OUT/lib/assert.o" ] || die "no selftest library in $OUT; run 'make selftests' first"
 grep -q 'TEST_REQUIRE(kvm_check_cap(KVM_CAP_DISABLE_QUIRKS2) &' "$src" ||
 	die "$src has no quirk requirement to drop: the test changed, update this script"
 mkdir -p "$BUILD/vm"
 tmp=$BUILD/vm/memslot_torture_test-base.c
 # The requirement is two lines: TEST_REQUIRE(...DISABLE_QUIRKS2) & / ...ZAP_ALL);
 sed -e '/TEST_REQUIRE(kvm_check_cap(KVM_CAP_DISABLE_QUIRKS2) &/,/KVM_X86_QUIRK_SLOT_ZAP_ALL);/d' "$src" > "$tmp"
-kvmmake() {
-	make -C "$KVM_DIR" OUTPUT="$OUT" LINUX_HDR_PATH="$HDR/" \
-		KHDR_INCLUDES="-isystem $HDR" "$@"
-}
-var() { kvmmake -s --no-print-directory --eval 'print-%: ; @echo $($*)' "print-$1"; }
-cflags=$(var CFLAGS) objs=$(var LIBKVM_OBJS)
-(cd "$KVM_DIR" && gcc $cflags -Iinclude -Iinclude/x86_64 -Ix86_64 $(var LDFLAGS) \
-	-o "$BUILD/vm/memslot_torture_test-base" "$tmp" $objs $(var LDLIBS))
+build_selftest "$tmp" "$BUILD/vm/memslot_torture_test-base"
 log "built $BUILD/vm/memslot_torture_test-base (run it with -m on only)"

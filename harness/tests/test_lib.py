@@ -6,14 +6,20 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def src(cwd, ksrc=None):
-    """SRC of scripts/lib.sh sourced in CWD, with SLOTZAP_KSRC=KSRC."""
+def lib(script, cwd=TOP, ksrc=None, args=()):
+    """Run bash SCRIPT after sourcing scripts/lib.sh ($1) in CWD, with
+    SLOTZAP_KSRC=KSRC; ARGS are $2...; -> CompletedProcess."""
     env = dict(os.environ)
     env.pop("SLOTZAP_KSRC", None)
     if ksrc is not None:
         env["SLOTZAP_KSRC"] = ksrc
-    return subprocess.run(["bash", "-c", '. "$1"; echo "$SRC"', "-", os.path.join(TOP, "scripts/lib.sh")],
-                          cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(["bash", "-c", '. "$1"; ' + script, "-", os.path.join(TOP, "scripts/lib.sh"), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def src(cwd, ksrc=None):
+    """SRC of scripts/lib.sh sourced in CWD, with SLOTZAP_KSRC=KSRC."""
+    return lib('echo "$SRC"', cwd, ksrc).stdout.strip()
 
 
 class KernelTree(unittest.TestCase):
@@ -31,6 +37,19 @@ class KernelTree(unittest.TestCase):
             os.mkdir(os.path.join(d, "real"))
             os.symlink("real", os.path.join(d, "link"))
             self.assertEqual(src(TOP, os.path.join(d, "link")), os.path.join(d, "link"))
+
+
+class Selftests(unittest.TestCase):
+    def test_they_are_the_trees_own(self):
+        out = lib('echo "$KVM_DIR"', ksrc="/k").stdout.strip()
+        self.assertEqual(out, "/k/tools/testing/selftests/kvm")
+
+    def test_building_one_needs_the_library_and_says_how_to_get_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = lib('KVM_OUT=$2; build_selftest "$2/t.c" "$2/t"', args=(d,))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("run 'make selftests' first", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "t")))
 
 
 if __name__ == "__main__":
