@@ -115,27 +115,38 @@ def fault_signatures(bout, dump):
 
 def death_excused(bout, config, test, seen):
     """(signature id, why) when TEST, which was running when the VM in BOUT
-    died or hung, may run again in a fresh VM: the retry policy
-    (tests/platform-retries) allows it on the console lines from TEST's
-    '# RUN' on together with TEST's own log, and no 'never' pattern matches
-    them. SEEN: the signatures of its earlier such deaths. Otherwise None:
-    a VM death proves nothing by itself (docs/platform-bugs.md §3)."""
+    died or hung, may run again in a fresh VM: the first kernel report of
+    its console lines (the one that fails it) matches a signature that a
+    retry line of the policy (tests/platform-retries) allows for TEST, no
+    'never' pattern matches that splat or TEST's own log, and TEST has
+    runs left (its log's in-VM runs, RUNS_CAP at most). SEEN: the
+    signatures of its earlier such deaths. Otherwise None: a VM death
+    proves nothing by itself (docs/platform-bugs.md §3)."""
     try:
+        pol = retry.load()
         lines = splats.read(os.path.join(bout, "console.log"))
         first, end = splats.running(lines, test)
-        if first == end:
+        found = splats.check(lines[first:end])
+        if not found:
             return None
-        evidence = "\n".join(lines[first:end])
-        log = os.path.join(bout, "logs", test + ".log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                evidence += "\n" + f.read()
+        # the first report alone: up to the next report's first line
+        start = first + found[0][0]
+        stop = next((i for i in range(start + 1, end) if splats.SPLAT.search(lines[i])
+                     and "Call Trace:" not in lines[i]), end)
+        log, runs = "", 1
+        path = os.path.join(bout, "logs", test + ".log")
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                log = f.read()
+            runs += len(re.findall(r"(?m)^=== run \d+ ", log))
+        if any(rx.search(log) for rx in pol.never):
+            return None
         sysmap = ""
         if os.path.exists(os.path.join(bout, "System.map")):
             with open(os.path.join(bout, "System.map"), errors="replace") as f:
                 sysmap = f.read()
-        ok, sid, why = retry.decide(retry.load(), test, config, evidence, sysmap,
-                                    run=len(seen) + 1, seen=seen)
+        ok, sid, why = retry.decide(pol, test, config, "\n".join(lines[start:stop]), sysmap,
+                                    run=runs + len(seen), seen=seen)
     except (OSError, splats.Unjudgeable, retry.PolicyError):
         return None
     return (sid, why) if ok else None
@@ -274,7 +285,9 @@ def run_config(config, tests, timeout, kernel, label, boot=run_boot, sweep=False
         st, detail = results.get(t, ("fail", "not run again"))
         before = "; ".join("boot %d: platform signature %s (tests/platform-retries): %s" % (b, sid, what)
                            for sid, b, what in deaths)
-        results[t] = ("flaky" if st == "pass" else st, "%s; before, %s" % (detail, before))
+        # a rerun that skipped proves nothing: the death stays a failure
+        st = {"pass": "flaky", "skip": "fail"}.get(st, st)
+        results[t] = (st, "%s; before, %s" % (detail, before))
     if excused and "boot" not in results:
         results["boot"] = ("flaky", "platform signature %s on boot %d, clean on boot %d: %s" % (
             excused[0], excused[2], excused[2] + 1, excused[1]))

@@ -209,62 +209,86 @@ class Deaths(MatrixCase):
 
 
 IRQ_IF_CLEAR = text("console-irq-if-clear.log")
+GPTE = "memslot_torture_test+gpte"   # the test tests/platform-retries allows it for
 
 
 class PlatformDeath(MatrixCase):
     """A VM death whose console proves the platform (irq-if-clear: the test
     kernel took a timer interrupt with IF clear) reruns the test once."""
 
-    def test_the_test_runs_again_first_and_is_flaky_when_it_passes(self):
-        fake = HungVM(1, ["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR),
-                                           (0, {"b": "ok", "c": "ok"}, "")])
-        res = self.run_config(fake)
-        self.assertEqual(fake.calls[1], ["b", "c"])
-        self.assertEqual(res["b"][0], "flaky")
-        self.assertIn("boot 1: platform signature irq-if-clear", res["b"][1])
-        self.assertIn("spinlock recursion", res["b"][1])
-        self.assertEqual(res["c"][0], "pass")
-
-    def test_only_once(self):
-        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (124, {}, IRQ_IF_CLEAR),
-                                        (0, {"c": "ok"}, "")])
-        res = self.run_config(fake)
-        self.assertEqual(fake.calls[2], ["c"])
-        self.assertEqual(res["b"][0], "fail")
-        self.assertIn("before, boot 1: platform signature irq-if-clear", res["b"][1])
-
-    def test_a_rerun_that_fails_stays_a_failure(self):
-        fake = FakeVM(["a", "b"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"b": "not ok"}, "")])
-        res = self.run_config(fake)
-        self.assertEqual(res["b"][0], "fail")
-
-    def test_not_with_interrupts_on(self):
-        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR.replace("EFLAGS: 00000083", "EFLAGS: 00000283")),
-                                        (0, {"c": "ok"}, "")])
-        res = self.run_config(fake)
-        self.assertEqual(fake.calls[1], ["c"])
-        self.assertEqual(res["b"][0], "fail")
-
-    def test_not_when_its_log_has_a_violation(self):
-        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
-
+    def with_log(self, fake, log):
+        """FAKE, whose VMs also leave LOG as GPTE's log."""
         def boot(config, tests, timeout, kernel, out):
             r = fake(config, tests, timeout, kernel, out)
             os.makedirs(os.path.join(out, "logs"), exist_ok=True)
-            with open(os.path.join(out, "logs", "b.log"), "w") as f:
-                f.write("memory of a deleted memslot changed after DELETE\n")
+            with open(os.path.join(out, "logs", GPTE + ".log"), "w") as f:
+                f.write(log)
             return r
-        res = self.run_config(boot)
+        return boot
+
+    def test_the_test_runs_again_first_and_is_flaky_when_it_passes(self):
+        fake = HungVM(1, ["a", GPTE, "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR),
+                                            (0, {GPTE: "ok", "c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], [GPTE, "c"])
+        self.assertEqual(res[GPTE][0], "flaky")
+        self.assertIn("boot 1: platform signature irq-if-clear", res[GPTE][1])
+        self.assertIn("spinlock recursion", res[GPTE][1])
+        self.assertEqual(res["c"][0], "pass")
+
+    def test_only_once(self):
+        fake = FakeVM(["a", GPTE, "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (124, {}, IRQ_IF_CLEAR),
+                                         (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[2], ["c"])
+        self.assertEqual(res[GPTE][0], "fail")
+        self.assertIn("before, boot 1: platform signature irq-if-clear", res[GPTE][1])
+
+    def test_a_rerun_that_fails_or_skips_stays_a_failure(self):
+        for rerun in ("not ok", "ok # SKIP no KVM"):
+            fake = FakeVM(["a", GPTE], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {GPTE: rerun}, "")])
+            res = self.run_config(fake)
+            self.assertEqual(res[GPTE][0], "fail", rerun)
+
+    def test_not_with_interrupts_on(self):
+        fake = FakeVM(["a", GPTE, "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR.replace("EFLAGS: 00000083", "EFLAGS: 00000283")),
+                                         (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], ["c"])
+        self.assertEqual(res[GPTE][0], "fail")
+
+    def test_not_for_a_test_without_a_retry_line(self):
+        fake = FakeVM(["a", "b", "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
         self.assertEqual(fake.calls[1], ["c"])
         self.assertEqual(res["b"][0], "fail")
 
+    def test_not_when_an_earlier_splat_fails_the_test(self):
+        warn = "[  398.000000] WARNING: CPU: 1 PID: 156 at arch/x86/kvm/mmu/mmu.c:6000 kvm_mmu_zap_memslot+0x1/0x2\n"
+        fake = FakeVM(["a", GPTE, "c"], [(124, {"a": "ok"}, warn + IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
+        res = self.run_config(fake)
+        self.assertEqual(fake.calls[1], ["c"])
+        self.assertIn("WARNING", res[GPTE][1])
+
+    def test_not_when_its_log_has_a_violation(self):
+        fake = FakeVM(["a", GPTE, "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
+        res = self.run_config(self.with_log(fake, "memory of a deleted memslot changed after DELETE\n"))
+        self.assertEqual(fake.calls[1], ["c"])
+        self.assertEqual(res[GPTE][0], "fail")
+
+    def test_not_after_the_most_runs_in_the_vm(self):
+        fake = FakeVM(["a", GPTE, "c"], [(124, {"a": "ok"}, IRQ_IF_CLEAR), (0, {"c": "ok"}, "")])
+        log = "".join("=== run %d after run %d exit=1: retry l1-state-in-l2\n" % (k + 1, k) for k in (1, 2, 3))
+        self.run_config(self.with_log(fake, log))
+        self.assertEqual(fake.calls[1], ["c"])
+
     def test_not_in_the_last_vm(self):
-        fake = FakeVM(["a", "b", "c", "d"], [(125, {}, ""), (125, {}, ""), (124, {}, IRQ_IF_CLEAR)])
+        fake = FakeVM(["a", "b", GPTE, "d"], [(125, {}, ""), (125, {}, ""), (124, {}, IRQ_IF_CLEAR)])
         res = self.run_config(fake)
         self.assertEqual(len(fake.calls), matrix.MAX_BOOTS)
-        self.assertEqual(res["c"][0], "fail")
-        self.assertIn("spinlock recursion", res["c"][1])
-        self.assertNotIn("irq-if-clear", res["c"][1])
+        self.assertEqual(res[GPTE][0], "fail")
+        self.assertIn("spinlock recursion", res[GPTE][1])
+        self.assertNotIn("irq-if-clear", res[GPTE][1])
 
 
 class EarlyBootSplat(MatrixCase):
