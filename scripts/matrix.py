@@ -94,17 +94,22 @@ def sweep_results(config, label):
     return faults.judge(config, last), secs
 
 
+def sysmap_of(bout):
+    """The System.map of the kernel the VM in BOUT booted ('' without one:
+    the signatures that need it then never match)."""
+    try:
+        with open(os.path.join(bout, "System.map"), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def fault_signatures(bout, dump):
     """The platform signatures of the retry policy (tests/platform-retries)
     that the vCPUs' state at a triple fault of the VM in BOUT matches, DUMP
     being vm.py --freeze's register dump: a diagnosis for the failure line,
     which excuses nothing (docs/platform-bugs.md §3)."""
-    sysmap = ""
-    try:
-        with open(os.path.join(bout, "System.map"), errors="replace") as f:
-            sysmap = f.read()
-    except OSError:
-        pass
+    sysmap = sysmap_of(bout)
     evidence = "".join("triple fault: " + line + "\n" for line in vm.cpu_states(dump).splitlines())
     try:
         sigs = retry.load().signatures.values()
@@ -141,11 +146,7 @@ def death_excused(bout, config, test, seen):
             runs += len(re.findall(r"(?m)^=== run \d+ ", log))
         if any(rx.search(log) for rx in pol.never):
             return None
-        sysmap = ""
-        if os.path.exists(os.path.join(bout, "System.map")):
-            with open(os.path.join(bout, "System.map"), errors="replace") as f:
-                sysmap = f.read()
-        ok, sid, why = retry.decide(pol, test, config, "\n".join(lines[start:stop]), sysmap,
+        ok, sid, why = retry.decide(pol, test, config, "\n".join(lines[start:stop]), sysmap_of(bout),
                                     run=runs + len(seen), seen=seen)
     except (OSError, splats.Unjudgeable, retry.PolicyError):
         return None

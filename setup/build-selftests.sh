@@ -8,7 +8,6 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-OUT=$KVM_OUT
 INST=$BUILD/selftests/install
 HDR=$OBJ_TEST/usr/include
 need_source
@@ -22,16 +21,16 @@ timed headers_install kmake "$OBJ_TEST" headers_install >/dev/null
 hstamp=$( (cd "$SRC" && find tools/testing/selftests/kvm tools/testing/selftests/*.h \
 	tools/include tools/arch/x86/include -name '*.h' -print0 | sort -z | xargs -0 cat;
 	find "$HDR" -name '*.h' -print0 | sort -z | xargs -0 cat) | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$OUT/.headers.stamp" 2>/dev/null)" != "$hstamp" ]; then
-	rm -rf "$OUT"
+if [ "$(cat "$KVM_OUT/.headers.stamp" 2>/dev/null)" != "$hstamp" ]; then
+	rm -rf "$KVM_OUT"
 fi
-mkdir -p "$OUT"
+mkdir -p "$KVM_OUT"
 
-log "building tools/testing/selftests/kvm into $OUT (-j$NPROC)"
+log "building tools/testing/selftests/kvm into $KVM_OUT (-j$NPROC)"
 rc=0
 build_all() { kvmmake -j"$NPROC" -k all > "$BUILD/selftests/build.log" 2>&1; }
 timed "selftests build" build_all || rc=$?
-echo "$hstamp" > "$OUT/.headers.stamp"
+echo "$hstamp" > "$KVM_OUT/.headers.stamp"
 
 # What the Makefile says the x86_64 tests are (kselftest's own lists).
 progs=$(kvmvar TEST_GEN_PROGS) extended=$(kvmvar TEST_GEN_PROGS_EXTENDED) scripts=$(kvmvar TEST_PROGS)

@@ -38,6 +38,8 @@
 #define SLOT_SIZE	(2ull << 20)
 #define SLOT_PAGES	(SLOT_SIZE / PAGE_SIZE)
 #define MAX_NTH		10000
+/* a sweep ends when this many n in a row reach no injection point */
+#define QUIET_NTH	3
 #define MMIO_MAGIC	0x6d6d696f6d6d696full
 
 #ifndef KVM_X86_QUIRK_SLOT_ZAP_ALL
@@ -287,7 +289,7 @@ static int sweep(const struct op *op, bool zap_all, int *failed, int *tolerated)
 	 * depot) come and go between calls, so the n-th point is not always
 	 * the same allocation: go on until three n in a row reach nothing.
 	 */
-	for (n = 1; n <= MAX_NTH && n <= last + 3; n++) {
+	for (n = 1; n <= MAX_NTH && n <= last + QUIET_NTH; n++) {
 		if (c.state.present != op->before.present ||
 		    c.state.gpa != op->before.gpa ||
 		    c.state.flags != op->before.flags)
@@ -344,8 +346,8 @@ int main(int argc, char *argv[])
 			failed = tolerated = 0;
 			points = sweep(&ops[i], !q, &failed, &tolerated);
 			if (!points)
-				ksft_test_result_pass("%s, quirk %s: 0 faults injected: it allocates nothing (n = 1..3 reached no injection point)\n",
-						      ops[i].name, q ? "off" : "on");
+				ksft_test_result_pass("%s, quirk %s: 0 faults injected: it allocates nothing (n = 1..%d reached no injection point)\n",
+						      ops[i].name, q ? "off" : "on", QUIET_NTH);
 			else
 				ksft_test_result_pass("%s, quirk %s: %d faults injected (n = 1..%d), %d failed with ENOMEM and changed nothing, %d tolerated\n",
 						      ops[i].name, q ? "off" : "on",
